@@ -1,1 +1,2 @@
+/** The one import users write: `import { Graph, grad, compile, trainStep, optim, init } from "adjoint"`. */
 export * from "@adjoint/core";

@@ -1,0 +1,35 @@
+import type { Graph } from "../graph";
+import type { Tensor } from "../tensor";
+
+/** The nodes a dump shows: all of the graph's, or those the outputs depend on; leaves first, then ops. */
+export function nodesToShow(graph: Graph, outputs?: readonly Tensor[]): Tensor[] {
+  let nodes = graph.nodes;
+  if (outputs && outputs.length > 0) {
+    const needed = new Set<number>();
+    const stack = outputs.map((t) => t.id);
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (needed.has(id)) continue;
+      needed.add(id);
+      for (const t of graph.nodes[id].inputs) stack.push(t.id);
+    }
+    nodes = nodes.filter((n) => needed.has(n.id));
+  }
+  const rank = (n: Tensor) => (n.role === "input" ? 0 : n.role === "param" ? 1 : n.role === "state" ? 2 : 3);
+  return [...nodes].sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+}
+
+export function outputList(outputs?: readonly Tensor[] | Record<string, Tensor>): [string, Tensor][] {
+  if (!outputs) return [];
+  if (Array.isArray(outputs)) return outputs.map((t, i) => [String(i), t]);
+  return Object.entries(outputs);
+}
+
+export function formatAttr(v: unknown): string {
+  if (v instanceof Float32Array) {
+    const shown = Array.from(v.slice(0, 6), (x) => String(x));
+    return `[${shown.join(",")}${v.length > 6 ? `,…(${v.length})` : ""}]`;
+  }
+  if (Array.isArray(v)) return `[${v.join(",")}]`;
+  return String(v);
+}

@@ -1,0 +1,9 @@
+/** DOT to SVG through Graphviz compiled to WebAssembly (an npm package: no system binary needed). */
+import { Graphviz } from "@hpcc-js/wasm-graphviz";
+
+let graphviz: Promise<Graphviz> | null = null;
+
+export async function renderSvg(dot: string): Promise<string> {
+  graphviz ??= Graphviz.load();
+  return (await graphviz).dot(dot, "svg");
+}

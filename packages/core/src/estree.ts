@@ -1,0 +1,102 @@
+/**
+ * Tiny builders for the ESTree expressions that elementwise ops give the code generator. Each
+ * elementwise op states its scalar formula once as an expression tree; codegen inlines it into fused
+ * loops and astring prints it. No code is ever glued together from strings.
+ */
+export type Expr =
+  | { type: "Literal"; value: number }
+  | { type: "Identifier"; name: string }
+  | { type: "UnaryExpression"; operator: "-" | "+" | "!"; prefix: true; argument: Expr }
+  | { type: "BinaryExpression"; operator: BinaryOp; left: Expr; right: Expr }
+  | { type: "ConditionalExpression"; test: Expr; consequent: Expr; alternate: Expr }
+  | { type: "CallExpression"; callee: MemberExpr; arguments: Expr[]; optional: false }
+  | MemberExpr;
+
+export type MemberExpr = {
+  type: "MemberExpression";
+  object: Expr;
+  property: Expr;
+  computed: boolean;
+  optional: false;
+};
+
+export type BinaryOp =
+  | "+"
+  | "-"
+  | "*"
+  | "/"
+  | "%"
+  | "**"
+  | "<"
+  | "<="
+  | ">"
+  | ">="
+  | "==="
+  | "!=="
+  | "=="
+  | "!=";
+
+/** Math functions an elementwise formula may call (also the whitelist for user-defined ops). */
+export const MATH_FUNCTIONS = new Set([
+  "abs",
+  "acos",
+  "acosh",
+  "asin",
+  "asinh",
+  "atan",
+  "atan2",
+  "atanh",
+  "cbrt",
+  "ceil",
+  "cos",
+  "cosh",
+  "exp",
+  "expm1",
+  "floor",
+  "fround",
+  "hypot",
+  "log",
+  "log10",
+  "log1p",
+  "log2",
+  "max",
+  "min",
+  "pow",
+  "round",
+  "sign",
+  "sin",
+  "sinh",
+  "sqrt",
+  "tan",
+  "tanh",
+  "trunc",
+]);
+export const MATH_CONSTANTS = new Set(["E", "PI", "LN2", "LN10", "LOG2E", "LOG10E", "SQRT1_2", "SQRT2"]);
+
+export function num(value: number): Expr {
+  if (value < 0 || Object.is(value, -0))
+    return { type: "UnaryExpression", operator: "-", prefix: true, argument: num(-value) };
+  return { type: "Literal", value };
+}
+export function id(name: string): Expr {
+  return { type: "Identifier", name };
+}
+export function bin(operator: BinaryOp, left: Expr, right: Expr): Expr {
+  return { type: "BinaryExpression", operator, left, right };
+}
+export function neg(argument: Expr): Expr {
+  return { type: "UnaryExpression", operator: "-", prefix: true, argument };
+}
+export function cond(test: Expr, consequent: Expr, alternate: Expr): Expr {
+  return { type: "ConditionalExpression", test, consequent, alternate };
+}
+export function member(object: Expr, property: string): MemberExpr {
+  return { type: "MemberExpression", object, property: id(property), computed: false, optional: false };
+}
+export function index(object: Expr, i: Expr): MemberExpr {
+  return { type: "MemberExpression", object, property: i, computed: true, optional: false };
+}
+export function math(fn: string, ...args: Expr[]): Expr {
+  if (!MATH_FUNCTIONS.has(fn)) throw new Error(`estree: Math.${fn} is not an allowed Math function`);
+  return { type: "CallExpression", callee: member(id("Math"), fn), arguments: args, optional: false };
+}

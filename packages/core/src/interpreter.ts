@@ -1,0 +1,87 @@
+/**
+ * The reference interpreter: float64, one op at a time, plain and obviously correct. It is the oracle
+ * every compiled kernel is tested against.
+ */
+import { checkFeed, checkFeedNames, type Feeds } from "./feeds";
+import { getOp } from "./ops/registry";
+import { formatShape } from "./shape";
+import { Tensor } from "./tensor";
+
+export interface EvaluateOptions {
+  /** Write the values of requested assign nodes into their targets' storage (after all are computed). */
+  applyUpdates?: boolean;
+}
+
+export function evaluate(outputs: Tensor, feeds?: Feeds, options?: EvaluateOptions): Float64Array;
+export function evaluate(
+  outputs: readonly Tensor[],
+  feeds?: Feeds,
+  options?: EvaluateOptions,
+): Float64Array[];
+export function evaluate<T extends Record<string, Tensor>>(
+  outputs: T,
+  feeds?: Feeds,
+  options?: EvaluateOptions,
+): { [K in keyof T]: Float64Array };
+export function evaluate(
+  outputs: Tensor | readonly Tensor[] | Record<string, Tensor>,
+  feeds: Feeds = {},
+  options: EvaluateOptions = {},
+): unknown {
+  const list: Tensor[] =
+    outputs instanceof Tensor ? [outputs] : Array.isArray(outputs) ? [...outputs] : Object.values(outputs);
+  if (list.length === 0) throw new Error("evaluate: no outputs given");
+  for (const t of list) {
+    if (!(t instanceof Tensor)) throw new TypeError(`evaluate: output ${String(t)} is not a Tensor`);
+    if (t.graph !== list[0].graph) throw new Error("evaluate: the outputs belong to different graphs");
+  }
+  const graph = list[0].graph;
+  checkFeedNames("evaluate", graph, feeds);
+  const values = run(list, feeds);
+  if (options.applyUpdates) {
+    for (const t of list) {
+      if (t.op === "assign") t.inputs[0].value.set(values.get(t.id)!);
+    }
+  }
+  const pick = (t: Tensor) => values.get(t.id)!;
+  if (outputs instanceof Tensor) return pick(outputs);
+  if (Array.isArray(outputs)) return outputs.map(pick);
+  return Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, pick(t)]));
+}
+
+function run(outputs: readonly Tensor[], feeds: Feeds): Map<number, Float64Array> {
+  const graph = outputs[0].graph;
+  const last = Math.max(...outputs.map((t) => t.id));
+  const needed = new Array<boolean>(last + 1).fill(false);
+  for (const t of outputs) needed[t.id] = true;
+  for (let id = last; id >= 0; id--)
+    if (needed[id]) for (const t of graph.nodes[id].inputs) needed[t.id] = true;
+
+  const values = new Map<number, Float64Array>();
+  for (let id = 0; id <= last; id++) {
+    if (!needed[id]) continue;
+    const node = graph.nodes[id];
+    values.set(id, computeNode(node, feeds, values));
+  }
+  return values;
+}
+
+function computeNode(node: Tensor, feeds: Feeds, values: Map<number, Float64Array>): Float64Array {
+  const name = node.name ?? "";
+  switch (node.role) {
+    case "input": {
+      if (!(name in feeds)) {
+        throw new Error(`evaluate: missing feed for input "${name}" ${formatShape(node.shape)}`);
+      }
+      return Float64Array.from(checkFeed("evaluate", node, feeds[name]));
+    }
+    case "param":
+    case "state":
+      return Float64Array.from(name in feeds ? checkFeed("evaluate", node, feeds[name]) : node.value);
+    default:
+      return getOp(node.op).evaluate(
+        node.inputs.map((t) => values.get(t.id)!),
+        node,
+      );
+  }
+}

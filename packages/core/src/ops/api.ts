@@ -1,0 +1,175 @@
+/**
+ * The op functions users call (each is also a Tensor method). They lift plain numbers to constants,
+ * normalize axes and check arguments at graph-build time, then add a node.
+ */
+import {
+  broadcastAxes,
+  formatShape,
+  normalizeAxis,
+  sameShape,
+  type Shape,
+  ShapeError,
+  sizeOf,
+} from "../shape";
+import { Tensor, type TensorLike } from "../tensor";
+
+function graphOf(op: string, ...xs: TensorLike[]) {
+  const t = xs.find((x): x is Tensor => x instanceof Tensor);
+  if (!t)
+    throw new TypeError(`${op}: at least one operand must be a Tensor (got ${xs.map(String).join(", ")})`);
+  return t.graph;
+}
+
+function lift(op: string, x: TensorLike, like: TensorLike): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== "number") throw new TypeError(`${op}: operand ${String(x)} is not a Tensor or a number`);
+  return graphOf(op, like).scalar(x);
+}
+
+function binary(op: string, a: TensorLike, b: TensorLike): Tensor {
+  const g = graphOf(op, a, b);
+  return g.addNode(op, [lift(op, a, b), lift(op, b, a)]);
+}
+
+function unary(op: string, x: Tensor, attrs = {}): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: operand ${String(x)} is not a Tensor`);
+  return x.graph.addNode(op, [x], attrs);
+}
+
+function finite(op: string, name: string, v: number): number {
+  if (typeof v !== "number" || !Number.isFinite(v))
+    throw new Error(`${op}: ${name} must be a finite number, got ${v}`);
+  return v;
+}
+
+export const add = (a: TensorLike, b: TensorLike) => binary("add", a, b);
+export const sub = (a: TensorLike, b: TensorLike) => binary("sub", a, b);
+export const mul = (a: TensorLike, b: TensorLike) => binary("mul", a, b);
+export const div = (a: TensorLike, b: TensorLike) => binary("div", a, b);
+export const maximum = (a: TensorLike, b: TensorLike) => binary("maximum", a, b);
+export const minimum = (a: TensorLike, b: TensorLike) => binary("minimum", a, b);
+/** 1 where equal, else 0 (not differentiable). */
+export const equal = (a: TensorLike, b: TensorLike) => binary("equal", a, b);
+
+export const neg = (x: Tensor) => unary("neg", x);
+export const exp = (x: Tensor) => unary("exp", x);
+export const log = (x: Tensor) => unary("log", x);
+export const sqrt = (x: Tensor) => unary("sqrt", x);
+export const tanh = (x: Tensor) => unary("tanh", x);
+export const sigmoid = (x: Tensor) => unary("sigmoid", x);
+export const relu = (x: Tensor) => unary("relu", x);
+export const abs = (x: Tensor) => unary("abs", x);
+export const square = (x: Tensor) => unary("square", x);
+export const pow = (x: Tensor, p: number) => unary("pow", x, { p: finite("pow", "the exponent", p) });
+export const sin = (x: Tensor) => unary("sin", x);
+export const cos = (x: Tensor) => unary("cos", x);
+export const reciprocal = (x: Tensor) => unary("reciprocal", x);
+export const leakyRelu = (x: Tensor, alpha = 0.01) =>
+  unary("leakyRelu", x, { alpha: finite("leakyRelu", "alpha", alpha) });
+export const softplus = (x: Tensor) => unary("softplus", x);
+export const gelu = (x: Tensor) => unary("gelu", x);
+export const sign = (x: Tensor) => unary("sign", x);
+/** Heaviside step; `at0` is its value at 0. Not differentiable. */
+export const step = (x: Tensor, at0 = 0) => unary("step", x, { at0: finite("step", "at0", at0) });
+export const stopGradient = (x: Tensor) => unary("stopGradient", x);
+
+function axesOf(op: string, x: Tensor, axis: number | null | undefined): number[] {
+  if (axis === null || axis === undefined) return x.shape.map((_, i) => i);
+  return [normalizeAxis(op, axis, x.shape)];
+}
+
+/** sum over explicit axes (several at once): the form grad and the compiler use. */
+export function sumAxes(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+  return x.graph.addNode("sum", [x], { axes: [...axes].sort((a, b) => a - b), keepdims });
+}
+
+export const sum = (x: Tensor, axis: number | null = null, keepdims = false) =>
+  x.graph.addNode("sum", [x], { axes: axesOf("sum", x, axis), keepdims });
+
+export function mean(x: Tensor, axis: number | null = null, keepdims = false): Tensor {
+  const axes = axesOf("mean", x, axis);
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  if (count === 0) throw new ShapeError(`mean: reducing ${formatShape(x.shape)} over an empty axis`);
+  return sumAxes(x, axes, keepdims).mul(1 / count);
+}
+
+export const max = (x: Tensor, axis: number | null = null, keepdims = false) =>
+  x.graph.addNode("max", [x], { axes: axesOf("max", x, axis), keepdims });
+
+export const logsumexp = (x: Tensor, axis: number | null = null, keepdims = false) =>
+  x.graph.addNode("logsumexp", [x], { axes: axesOf("logsumexp", x, axis), keepdims });
+
+export const matmul = (a: Tensor, b: Tensor) => a.graph.addNode("matmul", [a, b]);
+
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  return x.graph.addNode("permute", [x], { perm: perm.map((p) => normalizeAxis("permute", p, x.shape)) });
+}
+
+/** The transpose of a matrix (for a batch of matrices, of each one). */
+export function transpose(x: Tensor): Tensor {
+  if (x.rank < 2) {
+    throw new ShapeError(
+      `transpose: needs a 2-D tensor, got ${formatShape(x.shape)} (use reshape or permute)`,
+    );
+  }
+  return swapLastAxes(x);
+}
+
+export function swapLastAxes(x: Tensor): Tensor {
+  const perm = x.shape.map((_, i) => i);
+  const r = x.rank;
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return permute(x, perm);
+}
+
+/** Reshape; one dimension may be -1 (inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const unknown = shape.filter((d) => d === -1).length;
+  if (unknown > 1)
+    throw new ShapeError(`reshape: at most one dimension may be -1, got ${formatShape(shape)}`);
+  let to = [...shape];
+  if (unknown === 1) {
+    const known = sizeOf(shape.filter((d) => d !== -1));
+    if (known === 0 || x.size % known !== 0) {
+      throw new ShapeError(`reshape: cannot reshape ${formatShape(x.shape)} to ${formatShape(shape)}`);
+    }
+    to = shape.map((d) => (d === -1 ? x.size / known : d));
+  }
+  return x.graph.addNode("reshape", [x], { shape: to });
+}
+
+export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+  return x.graph.addNode("broadcastTo", [x], { shape: [...shape] });
+}
+
+/** Elements [start, end) along an axis (the axis is kept). */
+export function slice(x: Tensor, start: number, end: number, axis = 0): Tensor {
+  return x.graph.addNode("slice", [x], { start, end, axis: normalizeAxis("slice", axis, x.shape) });
+}
+
+export function pad(x: Tensor, before: number, after: number, axis = 0): Tensor {
+  return x.graph.addNode("pad", [x], { before, after, axis: normalizeAxis("pad", axis, x.shape) });
+}
+
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new Error("concat: needs at least one tensor");
+  return tensors[0].graph.addNode("concat", tensors, {
+    axis: normalizeAxis("concat", axis, tensors[0].shape),
+  });
+}
+
+/** Sums a (broadcast) tensor back to `shape`: undoes a broadcast; what grad applies to every cotangent. */
+export function sumTo(x: Tensor, shape: Shape): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  const axes = broadcastAxes(shape, x.shape);
+  const summed = sumAxes(x, axes, true);
+  return sameShape(summed.shape, shape) ? summed : reshape(summed, shape);
+}
+
+/** target ← value at the end of the step (see ops/update.ts). */
+export function assign(target: Tensor, value: Tensor): Tensor {
+  if (target.role !== "param" && target.role !== "state") {
+    throw new Error(`assign: the target must be a param or a buffer, got ${target.describe()}`);
+  }
+  return target.graph.addNode("assign", [target, value]);
+}

@@ -1,0 +1,87 @@
+/** Reductions over a set of axes (all axes when none is given), with or without keeping them as size 1. */
+import { type Shape, sizeOf, stridesOf } from "../shape";
+import type { Tensor } from "../tensor";
+import { equal, reshape, sumAxes } from "./api";
+import { defineOp, type OpDef } from "./registry";
+
+export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
+  const out: number[] = [];
+  shape.forEach((d, i) => {
+    if (!axes.includes(i)) out.push(d);
+    else if (keepdims) out.push(1);
+  });
+  return out;
+}
+
+/** For each flat input index, the flat index of the output element it reduces into. */
+export function reductionMap(shape: Shape, axes: readonly number[]): Int32Array {
+  const keep = reducedShape(shape, axes, true);
+  const outStrides = stridesOf(keep);
+  const inStrides = stridesOf(shape);
+  const map = new Int32Array(sizeOf(shape));
+  for (let flat = 0; flat < map.length; flat++) {
+    let rem = flat;
+    let o = 0;
+    for (let d = 0; d < shape.length; d++) {
+      const c = Math.floor(rem / inStrides[d]);
+      rem -= c * inStrides[d];
+      if (!axes.includes(d)) o += c * outStrides[d];
+    }
+    map[flat] = o;
+  }
+  return map;
+}
+
+function reduce(x: Float64Array, node: Tensor, init: number, combine: (acc: number, v: number) => number) {
+  const input = node.inputs[0];
+  const out = new Float64Array(node.size).fill(init);
+  const map = reductionMap(input.shape, node.attrs.axes as number[]);
+  for (let i = 0; i < x.length; i++) out[map[i]] = combine(out[map[i]], x[i]);
+  return out;
+}
+
+/** The output's cotangent (or value) reshaped to keepdims form, so it broadcasts against the input. */
+export function keptDims(t: Tensor, node: Tensor): Tensor {
+  if (node.attrs.keepdims) return t;
+  return reshape(t, reducedShape(node.inputs[0].shape, node.attrs.axes as number[], true));
+}
+
+function defineReduce(name: string, spec: Pick<OpDef, "evaluate" | "vjp">): OpDef {
+  return defineOp({
+    name,
+    kind: "reduce",
+    shape: ([x], attrs) => reducedShape(x, attrs.axes as number[], Boolean(attrs.keepdims)),
+    ...spec,
+  });
+}
+
+defineReduce("sum", {
+  evaluate: ([x], node) => reduce(x, node, 0, (a, v) => a + v),
+  vjp: (g, node) => [keptDims(g, node).broadcastTo(node.inputs[0].shape)],
+});
+
+// Ties share the gradient evenly, as torch.amax does.
+defineReduce("max", {
+  evaluate: ([x], node) => reduce(x, node, Number.NEGATIVE_INFINITY, (a, v) => (v > a ? v : a)),
+  vjp: (g, node) => {
+    const x = node.inputs[0];
+    const mask = equal(x, keptDims(node, node));
+    const count = sumAxes(mask, node.attrs.axes as number[], true);
+    return [keptDims(g, node).mul(mask).div(count)];
+  },
+});
+
+// Stable: m + log Σ exp(x − m), m the max over the axes.
+defineReduce("logsumexp", {
+  evaluate: ([x], node) => {
+    const map = reductionMap(node.inputs[0].shape, node.attrs.axes as number[]);
+    const m = new Float64Array(node.size).fill(Number.NEGATIVE_INFINITY);
+    for (let i = 0; i < x.length; i++) if (x[i] > m[map[i]]) m[map[i]] = x[i];
+    const s = new Float64Array(node.size);
+    for (let i = 0; i < x.length; i++)
+      s[map[i]] += m[map[i]] === Number.NEGATIVE_INFINITY ? 0 : Math.exp(x[i] - m[map[i]]);
+    return s.map((v, o) => (m[o] === Number.NEGATIVE_INFINITY ? m[o] : m[o] + Math.log(v)));
+  },
+  // d/dx = softmax(x) = exp(x − y).
+  vjp: (g, node) => [keptDims(g, node).mul(node.inputs[0].sub(keptDims(node, node)).exp())],
+});
