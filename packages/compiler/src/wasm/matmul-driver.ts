@@ -1,0 +1,170 @@
+import { FunctionBuilder, I32, ModuleBuilder } from "./encoder";
+import { advance, countedLoop } from "./emit-helpers";
+import type { MatmulPlan } from "./matmul-plan";
+import { EPILOGUE, emitMicrokernel, LOAD_C, type MicrokernelShape } from "./microkernel";
+import { emitPackA, emitPackB } from "./packing";
+
+export const KERNEL_EXPORT = "matmul";
+
+/**
+ * Emits the module: helper functions (packers, one micro-kernel per edge shape) and the exported driver
+ *
+ *   for batch:                         (wasm loop, pointers advance by the batch strides)
+ *     for jc in N blocks:
+ *       for pc in K blocks:            pack B̃ ← op(B)[pc:, jc:]      (flags: overwrite C first, then add)
+ *         for ic in M blocks:          pack Ã ← op(A)[ic:, pc:]      (only for transposed A)
+ *           for jr in B̃ panels:
+ *             for ir in row tiles:     tile_RxC(Ã, B̃ panel, C, bias, kc, flags)
+ *
+ * Full blocks run in loops with constant trip counts; each remainder block is emitted once after its loop.
+ * Micro-kernels are separate functions, so V8's tier-up replaces them with optimized code after a few calls
+ * even while the driver's first invocation is still running in baseline code.
+ */
+export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
+  const { spec, tuning, batch } = plan;
+  const { n, k } = spec;
+  const m = plan.m;
+  const { tileRows, tileCols } = tuning;
+  const module = new ModuleBuilder(Math.max(1, Math.ceil(plan.memoryEnd / 65536)));
+
+  const helpers = new Map<string, { index: number; name: string }>();
+  const helper = (emit: () => FunctionBuilder, key: string) => {
+    let found = helpers.get(key);
+    if (!found) {
+      const fn = emit();
+      found = { index: module.add(fn), name: fn.name };
+      helpers.set(key, found);
+    }
+    return found;
+  };
+  const kernelShape = (rows: number, cols: number): MicrokernelShape => ({
+    rows,
+    cols,
+    tileCols,
+    aRowStride: plan.packA ? 4 : k * 4,
+    aKStep: plan.packA ? tileRows * 4 : 4,
+    cRowStride: n * 4,
+    fma: spec.fma,
+    relu: spec.activation === "relu",
+  });
+  const kernel = (rows: number, cols: number) =>
+    helper(() => emitMicrokernel(kernelShape(rows, cols), spec.biasOffset !== undefined), `tile ${rows} ${cols}`);
+  const packB = (kc: number, cols: number) => helper(() => emitPackB(plan, kc, cols), `packB ${kc} ${cols}`);
+  const packA = (kc: number, rows: number) => helper(() => emitPackA(plan, kc, rows), `packA ${kc} ${rows}`);
+
+  const fn = new FunctionBuilder(KERNEL_EXPORT, []);
+  const local = (name: string) => fn.local(name, I32);
+  const [batchLeft, aBatch, bBatch, cBatch] = ["batch_left", "a_batch", "b_batch", "c_batch"].map(local);
+  const [nLeft, bJc, cJc, biasJc] = ["n_blocks_left", "b_jc", "c_jc", "bias_jc"].map(local);
+  const [kLeft, bPc, aPc, flagsBase, flags] = ["k_blocks_left", "b_pc", "a_pc", "flags_base", "flags"].map(local);
+  const [mLeft, aIc, cIc] = ["m_blocks_left", "a_ic", "c_ic"].map(local);
+  const [panelsLeft, bPanel, cPanel, biasPanel] = ["panels_left", "b_panel", "c_panel", "bias_panel"].map(local);
+  const [tilesLeft, aTile, cTile] = ["tiles_left", "a_tile", "c_tile"].map(local);
+  const kStrideA = spec.transA ? m * 4 : 4;
+  const mStrideA = spec.transA ? 4 : k * 4;
+  const kStrideB = spec.transB ? 4 : n * 4;
+  const nStrideB = spec.transB ? k * 4 : 4;
+
+  const emitTiles = (kc: number, rows: number, cols: number) => {
+    if (plan.packA) fn.i32Const(plan.packedAOffset).set(aTile);
+    else fn.get(aIc).set(aTile);
+    fn.get(cPanel).set(cTile);
+    const callKernel = (tileHeight: number) => {
+      const target = kernel(tileHeight, cols);
+      fn.get(aTile).get(bPanel).get(cTile).get(biasPanel).i32Const(kc).get(flags).call(target.index, target.name);
+    };
+    countedLoop(fn, tilesLeft, Math.floor(rows / tileRows), () => {
+      callKernel(tileRows);
+      advance(fn, aTile, plan.packA ? kc * tileRows * 4 : tileRows * mStrideA);
+      advance(fn, cTile, tileRows * n * 4);
+    });
+    if (rows % tileRows > 0) callKernel(rows % tileRows);
+  };
+
+  const emitPanels = (kc: number, rows: number, cols: number) => {
+    if (plan.packA) {
+      const target = packA(kc, rows);
+      fn.get(aIc).call(target.index, target.name);
+    }
+    fn.i32Const(plan.packedBOffset).set(bPanel);
+    fn.get(cIc).set(cPanel);
+    fn.get(biasJc).set(biasPanel);
+    countedLoop(fn, panelsLeft, Math.floor(cols / tileCols), () => {
+      emitTiles(kc, rows, tileCols);
+      advance(fn, bPanel, kc * tileCols * 4);
+      advance(fn, cPanel, tileCols * 4);
+      advance(fn, biasPanel, tileCols * 4);
+    });
+    if (cols % tileCols > 0) emitTiles(kc, rows, cols % tileCols);
+  };
+
+  const emitMBlocks = (kc: number, cols: number) => {
+    if (!plan.hoistPackB) {
+      const target = packB(kc, cols);
+      fn.get(bPc).call(target.index, target.name);
+    }
+    fn.get(aPc).set(aIc);
+    fn.get(cJc).set(cIc);
+    const { size, full, remainder } = plan.mBlocks;
+    countedLoop(fn, mLeft, full, () => {
+      emitPanels(kc, size, cols);
+      advance(fn, aIc, size * mStrideA);
+      advance(fn, cIc, size * n * 4);
+    });
+    if (remainder > 0) emitPanels(kc, remainder, cols);
+  };
+
+  /** flags = flags_base | EPILOGUE on the last K block (`lastIf`: constant, or "when k_blocks_left is 1"). */
+  const setFlags = (lastIf: boolean | "counter") => {
+    fn.get(flagsBase);
+    if (plan.epilogue && lastIf === true) fn.i32Const(EPILOGUE).i32Add();
+    if (plan.epilogue && lastIf === "counter") {
+      fn.get(kLeft).i32Const(1).i32Eq().i32Const(EPILOGUE).i32Mul().i32Add();
+    }
+    fn.set(flags);
+  };
+
+  const emitKBlocks = (cols: number) => {
+    fn.i32Const(spec.accumulate ? LOAD_C : 0).set(flagsBase);
+    fn.get(bJc).set(bPc);
+    fn.get(aBatch).set(aPc);
+    const { size, full, remainder } = plan.kBlocks;
+    countedLoop(fn, kLeft, full, () => {
+      setFlags(remainder > 0 ? false : full === 1 ? true : "counter");
+      emitMBlocks(size, cols);
+      fn.i32Const(LOAD_C).set(flagsBase);
+      advance(fn, bPc, size * kStrideB);
+      advance(fn, aPc, size * kStrideA);
+    });
+    if (remainder > 0) {
+      setFlags(true);
+      emitMBlocks(remainder, cols);
+    }
+  };
+
+  fn.i32Const(spec.aOffset).set(aBatch);
+  fn.i32Const(spec.bOffset).set(bBatch);
+  fn.i32Const(spec.cOffset).set(cBatch);
+  if (plan.hoistPackB) {
+    const target = packB(k, n);
+    fn.get(bBatch).call(target.index, target.name);
+  }
+  countedLoop(fn, batchLeft, batch.count, () => {
+    fn.get(bBatch).set(bJc);
+    fn.get(cBatch).set(cJc);
+    fn.i32Const(spec.biasOffset ?? 0).set(biasJc);
+    const { size, full, remainder } = plan.nBlocks;
+    countedLoop(fn, nLeft, full, () => {
+      emitKBlocks(size);
+      advance(fn, bJc, size * nStrideB);
+      advance(fn, cJc, size * 4);
+      advance(fn, biasJc, size * 4);
+    });
+    if (remainder > 0) emitKBlocks(remainder);
+    advance(fn, aBatch, batch.aStride);
+    advance(fn, bBatch, batch.bStride);
+    advance(fn, cBatch, batch.cStride);
+  });
+  module.add(fn, KERNEL_EXPORT);
+  return module;
+}

@@ -1,0 +1,168 @@
+/**
+ * The blocking plan of a generated matmul: tile shape, cache blocks, edge sizes, scratch layout and the
+ * memory extent. Everything here is a compile-time constant of the generated module.
+ */
+
+export interface MatmulBatch {
+  count: number;
+  /** Byte strides between consecutive batch elements; 0 broadcasts that operand. */
+  aStride: number;
+  bStride: number;
+  cStride: number;
+}
+
+export interface MatmulSpec {
+  /** C[m,n] = op(A)[m,k] · op(B)[k,n]. */
+  m: number;
+  n: number;
+  k: number;
+  /** A is stored as [k,m] row-major when true, else [m,k]. */
+  transA: boolean;
+  /** B is stored as [n,k] row-major when true, else [k,n]. */
+  transB: boolean;
+  /** Byte offsets into the memory, multiples of 4. */
+  aOffset: number;
+  bOffset: number;
+  cOffset: number;
+  /** Byte offset of the scratch region for packed panels; its size is packBytes(spec). */
+  packOffset: number;
+  /** C += A·B instead of C = A·B. */
+  accumulate: boolean;
+  /** Epilogue C[i,j] += bias[j] (bias is n float32 at this byte offset), applied after the whole sum. */
+  biasOffset?: number;
+  /** Epilogue after the bias. */
+  activation?: "none" | "relu";
+  batch?: MatmulBatch;
+  /** Use f32x4.relaxed_madd; only when relaxedSimdAvailable(). */
+  fma: boolean;
+}
+
+/** Blocking parameters; the defaults were tuned on 512³ (see benchmarks/src/matmul-wasm.ts). */
+export interface MatmulTuning {
+  /** Register tile rows×cols; cols is a multiple of 4. 4×8 and 2×16 both use 8 accumulators. */
+  tileRows: number;
+  tileCols: number;
+  /** K block: one packed B micro-panel (kBlock × tileCols floats) stays in L1. */
+  kBlock: number;
+  /** M block (multiple of tileRows): the A rows a B micro-panel is reused against. */
+  mBlock: number;
+  /** N block (multiple of tileCols): bounds the packed B scratch for very wide outputs. */
+  nBlock: number;
+}
+
+export const defaultTuning: MatmulTuning = { tileRows: 4, tileCols: 8, kBlock: 256, mBlock: 128, nBlock: 4096 };
+
+/** A dimension cut into equal full blocks and one smaller remainder (either may be absent). */
+export interface Blocks {
+  size: number;
+  full: number;
+  remainder: number;
+}
+
+export interface MatmulPlan {
+  spec: MatmulSpec;
+  /** m after folding a broadcast-B batch into one tall matmul (see foldBroadcastBatch). */
+  m: number;
+  batch: MatmulBatch;
+  tuning: MatmulTuning;
+  mBlocks: Blocks;
+  nBlocks: Blocks;
+  kBlocks: Blocks;
+  /** Largest K block actually used (k when k < kBlock). */
+  kcMax: number;
+  /** op(A) is packed only when stored transposed: then its rows are columns 4·m bytes apart. */
+  packA: boolean;
+  packedAOffset: number;
+  packedBOffset: number;
+  packBytes: number;
+  /** Pack B once before the batch loop: B is broadcast and fits one N block and one K block. */
+  hoistPackB: boolean;
+  epilogue: boolean;
+  /** One past the highest byte the kernel touches; the module's minimum memory size. */
+  memoryEnd: number;
+}
+
+const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple) * multiple;
+
+function blocks(extent: number, size: number): Blocks {
+  return extent <= size
+    ? { size: extent, full: 1, remainder: 0 }
+    : { size, full: Math.floor(extent / size), remainder: extent % size };
+}
+
+/**
+ * A batch whose B is broadcast and whose A and C batches are contiguous row-major slabs is one matmul with
+ * count·m rows; that form packs B once and keeps tiles full.
+ */
+function foldBroadcastBatch(spec: MatmulSpec): { m: number; batch: MatmulBatch } {
+  const batch = spec.batch ?? { count: 1, aStride: 0, bStride: 0, cStride: 0 };
+  const { m, n, k } = spec;
+  if (batch.count > 1 && batch.bStride === 0 && !spec.transA) {
+    if (batch.aStride === m * k * 4 && batch.cStride === m * n * 4) {
+      return { m: m * batch.count, batch: { count: 1, aStride: 0, bStride: 0, cStride: 0 } };
+    }
+  }
+  return { m, batch };
+}
+
+function validate(spec: MatmulSpec, tuning: MatmulTuning): void {
+  const { m, n, k } = spec;
+  for (const [name, value] of Object.entries({ m, n, k })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`matmul: ${name} must be a positive integer`);
+  }
+  const offsets = { aOffset: spec.aOffset, bOffset: spec.bOffset, cOffset: spec.cOffset };
+  for (const [name, value] of Object.entries({ ...offsets, packOffset: spec.packOffset })) {
+    if (!Number.isInteger(value) || value < 0 || value % 4 !== 0) {
+      throw new Error(`matmul: ${name} must be a non-negative multiple of 4`);
+    }
+  }
+  if (tuning.tileCols % 4 !== 0) throw new Error("matmul: tileCols must be a multiple of 4");
+  if (tuning.mBlock % tuning.tileRows !== 0 || tuning.nBlock % tuning.tileCols !== 0) {
+    throw new Error("matmul: mBlock/nBlock must be multiples of the tile");
+  }
+}
+
+export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuning> = {}): MatmulPlan {
+  const tuning = { ...defaultTuning, ...tuningOverrides };
+  validate(spec, tuning);
+  const { n, k } = spec;
+  const { m, batch } = foldBroadcastBatch(spec);
+  const mBlocks = blocks(m, tuning.mBlock);
+  const nBlocks = blocks(n, tuning.nBlock);
+  const kBlocks = blocks(k, tuning.kBlock);
+  const kcMax = kBlocks.size;
+  const packA = spec.transA;
+  const packedBBytes = kcMax * roundUp(nBlocks.size, tuning.tileCols) * 4;
+  const packedABytes = packA ? kcMax * roundUp(mBlocks.size, tuning.tileRows) * 4 : 0;
+  const packedBOffset = spec.packOffset;
+  const packedAOffset = spec.packOffset + packedBBytes;
+  const singleBlocks = nBlocks.full + kBlocks.full === 2 && nBlocks.remainder + kBlocks.remainder === 0;
+  const hoistPackB = batch.count > 1 && batch.bStride === 0 && singleBlocks;
+  const epilogue = spec.biasOffset !== undefined || spec.activation === "relu";
+
+  const last = batch.count - 1;
+  const memoryEnd = Math.max(
+    spec.aOffset + last * batch.aStride + m * k * 4,
+    spec.bOffset + last * batch.bStride + k * n * 4,
+    spec.cOffset + last * batch.cStride + m * n * 4,
+    spec.biasOffset === undefined ? 0 : spec.biasOffset + n * 4,
+    packedAOffset + packedABytes,
+  );
+  return {
+    spec,
+    m,
+    batch,
+    tuning,
+    mBlocks,
+    nBlocks,
+    kBlocks,
+    kcMax,
+    packA,
+    packedAOffset,
+    packedBOffset,
+    packBytes: packedBBytes + packedABytes,
+    hoistPackB,
+    epilogue,
+    memoryEnd,
+  };
+}

@@ -1,0 +1,115 @@
+import { FunctionBuilder, I32, V128 } from "./encoder";
+import { loadLanes, range, storeLanes } from "./emit-helpers";
+
+/**
+ * The register-tile kernel: C[rows × cols] (+)= Ã[rows × kc] · B̃[kc × tileCols] with every accumulator in a
+ * v128 local. A tile of 4×8 or 2×16 keeps 8 accumulators + B vectors + one A splat within the 16 xmm registers
+ * V8 can use; bigger tiles or unrolling K made V8 spill and ran at half speed.
+ *
+ * Per k step: tileCols/4 vector loads of the packed B row, one load32_splat per A row, rows·cols/4 madds.
+ */
+
+export const LOAD_C = 1;
+export const EPILOGUE = 2;
+
+export interface MicrokernelShape {
+  rows: number;
+  cols: number;
+  /** Width of a packed B panel row in floats (the tile width; cols ≤ tileCols at the right edge). */
+  tileCols: number;
+  /** Byte distance between A rows at the same k, and from k to k+1 (A packed or read through strides). */
+  aRowStride: number;
+  aKStep: number;
+  /** Byte distance between C rows. */
+  cRowStride: number;
+  fma: boolean;
+  relu: boolean;
+}
+
+export function microkernelName(shape: MicrokernelShape): string {
+  return `tile_${shape.rows}x${shape.cols}`;
+}
+
+/**
+ * (func (param $a $b $c $bias $kc $flags)): $a, $b, $c point at the tile's first A element, packed B panel row
+ * and C element; flags LOAD_C adds the tile to C instead of overwriting, EPILOGUE adds bias (if $bias ≠ 0
+ * was planned) and applies the activation.
+ */
+export function emitMicrokernel(shape: MicrokernelShape, hasBias: boolean): FunctionBuilder {
+  const fn = new FunctionBuilder(microkernelName(shape), [
+    ["a", I32],
+    ["b", I32],
+    ["c", I32],
+    ["bias", I32],
+    ["kc", I32],
+    ["flags", I32],
+  ]);
+  const [a, b, c, bias, kc, flags] = [0, 1, 2, 3, 4, 5];
+  const vectors = Math.ceil(shape.cols / 4);
+  const acc = range(shape.rows).map((r) => range(vectors).map((v) => fn.local(`acc${r}_${v}`, V128)));
+  const bRow = range(vectors).map((v) => fn.local(`b${v}`, V128));
+  const aSplat = fn.local("a_splat", V128);
+  const bEnd = fn.local("b_end", I32);
+  const scratch = fn.local("partial", V128);
+  const bRowBytes = shape.tileCols * 4;
+
+  fn.get(b).get(kc).i32Const(bRowBytes).i32Mul().i32Add().set(bEnd);
+  for (const local of acc.flat()) fn.v128Zero().set(local);
+
+  fn.loop();
+  for (let v = 0; v < vectors; v++) fn.get(b).v128Load(v * 16).set(bRow[v]!);
+  for (let r = 0; r < shape.rows; r++) {
+    fn.get(a).v128Load32Splat(r * shape.aRowStride).set(aSplat);
+    for (let v = 0; v < vectors; v++) {
+      const accumulator = acc[r]![v]!;
+      if (shape.fma) {
+        fn.get(aSplat).get(bRow[v]!).get(accumulator).f32x4RelaxedMadd();
+      } else {
+        fn.get(accumulator).get(aSplat).get(bRow[v]!).f32x4Mul().f32x4Add();
+      }
+      fn.set(accumulator);
+    }
+  }
+  fn.get(a).i32Const(shape.aKStep).i32Add().set(a);
+  fn.get(b).i32Const(bRowBytes).i32Add().tee(b).get(bEnd).i32Ne().brIf(0);
+  fn.end();
+
+  const lanesOf = (v: number) => Math.min(4, shape.cols - v * 4);
+  const addInPlace = (accumulator: number, load: () => void) => {
+    fn.get(accumulator);
+    load();
+    fn.f32x4Add().set(accumulator);
+  };
+
+  fn.get(flags).i32Const(LOAD_C).i32And().if();
+  for (let r = 0; r < shape.rows; r++) {
+    for (let v = 0; v < vectors; v++) {
+      addInPlace(acc[r]![v]!, () => loadLanes(fn, c, r * shape.cRowStride + v * 16, lanesOf(v), scratch));
+    }
+  }
+  fn.end();
+
+  if (hasBias || shape.relu) {
+    fn.get(flags).i32Const(EPILOGUE).i32And().if();
+    if (hasBias) {
+      for (let v = 0; v < vectors; v++) {
+        loadLanes(fn, bias, v * 16, lanesOf(v), scratch);
+        fn.set(bRow[v]!);
+      }
+      for (let r = 0; r < shape.rows; r++) {
+        for (let v = 0; v < vectors; v++) addInPlace(acc[r]![v]!, () => fn.get(bRow[v]!));
+      }
+    }
+    if (shape.relu) {
+      for (const local of acc.flat()) fn.get(local).v128Zero().f32x4Max().set(local);
+    }
+    fn.end();
+  }
+
+  for (let r = 0; r < shape.rows; r++) {
+    for (let v = 0; v < vectors; v++) {
+      storeLanes(fn, c, r * shape.cRowStride + v * 16, lanesOf(v), acc[r]![v]!);
+    }
+  }
+  return fn;
+}

@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../packages/core/src/random";
+import { relaxedSimdAvailable, simdAvailable } from "../packages/compiler/src/wasm/features";
+import { wasmApi } from "../packages/compiler/src/wasm/js-api";
+import { listMatmul } from "../packages/compiler/src/wasm/listing";
+import {
+  generateMatmul,
+  instantiateMatmul,
+  type MatmulSpec,
+  type MatmulTuning,
+  packBytes,
+} from "../packages/compiler/src/wasm/matmul";
+
+/** Shapes and options of one case; offsets are laid out by runCase. */
+interface Case {
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  accumulate?: boolean;
+  bias?: boolean;
+  relu?: boolean;
+  /** Batch count and which operands are broadcast (stride 0); `gap` floats of padding between elements. */
+  batch?: { count: number; broadcastA?: boolean; broadcastB?: boolean; gap?: number };
+  fma?: boolean;
+  tuning?: Partial<MatmulTuning>;
+}
+
+const PAGE = 65536;
+const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
+
+/** Runs the generated kernel on seeded data and compares with a float64 reference, element by element. */
+function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; worst: number } {
+  const { m, n, k } = c;
+  const count = c.batch?.count ?? 1;
+  const gap = c.batch?.gap ?? 0;
+  const elementFloats = { a: m * k + gap, b: k * n + gap, c: m * n + gap };
+  const aCopies = c.batch?.broadcastA ? 1 : count;
+  const bCopies = c.batch?.broadcastB ? 1 : count;
+  const aOffset = 64;
+  const bOffset = aOffset + aCopies * elementFloats.a * 4 + 16;
+  const cOffset = bOffset + bCopies * elementFloats.b * 4 + 32;
+  const biasOffset = cOffset + count * elementFloats.c * 4 + 4;
+  const packOffset = biasOffset + n * 4 + 8;
+  const spec: MatmulSpec = {
+    m,
+    n,
+    k,
+    transA: c.transA ?? false,
+    transB: c.transB ?? false,
+    aOffset,
+    bOffset,
+    cOffset,
+    packOffset,
+    accumulate: c.accumulate ?? false,
+    biasOffset: c.bias ? biasOffset : undefined,
+    activation: c.relu ? "relu" : "none",
+    batch: c.batch && {
+      count,
+      aStride: c.batch.broadcastA ? 0 : elementFloats.a * 4,
+      bStride: c.batch.broadcastB ? 0 : elementFloats.b * 4,
+      cStride: elementFloats.c * 4,
+    },
+    fma: c.fma ?? false,
+  };
+  const end = packOffset + packBytes(spec, c.tuning);
+  const pages = Math.ceil(end / PAGE) + 1;
+  const memory = new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
+  const floats = new Float32Array(memory.buffer);
+  const rng = new Rng(seed);
+  // Fill everything (pack scratch and padding included) so stray reads or writes show up as mismatches.
+  for (let i = 0; i < end / 4; i++) floats[i] = rng.normal();
+  const before = floats.slice();
+
+  instantiateMatmul(spec, memory, c.tuning)();
+
+  let maxError = 0;
+  let maxAllowed = 0;
+  let worst = 0;
+  for (let e = 0; e < count; e++) {
+    const a0 = aOffset / 4 + (c.batch?.broadcastA ? 0 : e * elementFloats.a);
+    const b0 = bOffset / 4 + (c.batch?.broadcastB ? 0 : e * elementFloats.b);
+    const c0 = cOffset / 4 + e * elementFloats.c;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        let sumAbs = 0;
+        for (let p = 0; p < k; p++) {
+          const a = before[a0 + (spec.transA ? p * m + i : i * k + p)]!;
+          const b = before[b0 + (spec.transB ? j * k + p : p * n + j)]!;
+          sum += a * b;
+          sumAbs += Math.abs(a * b);
+        }
+        let expected = sum;
+        let scale = sumAbs;
+        if (spec.accumulate) {
+          expected += before[c0 + i * n + j]!;
+          scale += Math.abs(before[c0 + i * n + j]!);
+        }
+        if (c.bias) {
+          expected += before[biasOffset / 4 + j]!;
+          scale += Math.abs(before[biasOffset / 4 + j]!);
+        }
+        if (c.relu) expected = Math.max(expected, 0);
+        // Worst-case float32 summation bound; FMA and blocking change the rounding, not this bound.
+        const allowed = 2 * (k + 3) * FLOAT32_UNIT_ROUNDOFF * scale + 1e-30;
+        const error = Math.abs(floats[c0 + i * n + j]! - expected);
+        if (!(error <= allowed)) worst++;
+        maxError = Math.max(maxError, error / allowed);
+        maxAllowed = Math.max(maxAllowed, allowed);
+      }
+    }
+  }
+  // Everything outside the C elements must be untouched, except the pack scratch.
+  const inC = (index: number) => {
+    const relative = index - cOffset / 4;
+    if (relative < 0 || relative >= count * elementFloats.c) return false;
+    return relative % elementFloats.c < m * n;
+  };
+  for (let i = 0; i < packOffset / 4; i++) {
+    if (!inC(i) && !Object.is(floats[i], before[i])) throw new Error(`float ${i} outside C was overwritten`);
+  }
+  for (let i = end / 4; i < floats.length; i++) {
+    if (!Object.is(floats[i], before[i])) throw new Error(`float ${i} past the pack scratch was overwritten`);
+  }
+  return { maxError, maxAllowed, worst };
+}
+
+function expectMatches(c: Case): void {
+  const { worst, maxError } = runCase(c);
+  expect(worst, `worst error ${maxError.toFixed(3)}× the bound`).toBe(0);
+}
+
+const orientations = [
+  { transA: false, transB: false },
+  { transA: true, transB: false },
+  { transA: false, transB: true },
+  { transA: true, transB: true },
+];
+const fmaModes = relaxedSimdAvailable() ? [false, true] : [false];
+const sizes: Array<[number, number, number]> = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [127, 129, 65],
+  [64, 784, 128],
+];
+
+describe("wasm matmul", () => {
+  it("runs on this host (SIMD available)", () => {
+    expect(simdAvailable()).toBe(true);
+  });
+
+  for (const fma of fmaModes) {
+    for (const o of orientations) {
+      const name = `${o.transA ? "Aᵀ" : "A"}·${o.transB ? "Bᵀ" : "B"}${fma ? " fma" : ""}`;
+      for (const [m, n, k] of sizes) {
+        it(`${name} ${m}×${n}×${k}`, () => expectMatches({ m, n, k, ...o, fma }));
+      }
+      it(`${name} accumulate 13×21×300 (two K blocks)`, () =>
+        expectMatches({ m: 13, n: 21, k: 300, ...o, fma, accumulate: true }));
+      it(`${name} bias + relu 37×19×512 (K blocks without remainder)`, () =>
+        expectMatches({ m: 37, n: 19, k: 512, ...o, fma, bias: true, relu: true }));
+      it(`${name} accumulate + bias + relu 9×30×600`, () =>
+        expectMatches({ m: 9, n: 30, k: 600, ...o, fma, accumulate: true, bias: true, relu: true }));
+      it(`${name} batched, with gaps between elements`, () =>
+        expectMatches({ m: 6, n: 11, k: 9, ...o, fma, batch: { count: 3, gap: 5 } }));
+      it(`${name} batched with broadcast B (stride 0)`, () =>
+        expectMatches({ m: 10, n: 12, k: 20, ...o, fma, batch: { count: 4, broadcastB: true } }));
+      it(`${name} batched with broadcast B and gaps (not foldable)`, () =>
+        expectMatches({ m: 10, n: 12, k: 20, ...o, fma, batch: { count: 3, broadcastB: true, gap: 3 } }));
+      it(`${name} batched with broadcast A, bias, relu`, () =>
+        expectMatches({ m: 7, n: 9, k: 5, ...o, fma, bias: true, relu: true, batch: { count: 3, broadcastA: true } }));
+    }
+  }
+
+  it("blocks over M and N when they exceed the cache blocks", () => {
+    for (const o of orientations) {
+      expectMatches({ m: 300, n: 70, k: 40, ...o, tuning: { mBlock: 64, nBlock: 16 } });
+      expectMatches({ m: 30, n: 90, k: 70, ...o, accumulate: true, tuning: { mBlock: 8, nBlock: 32, kBlock: 16 } });
+    }
+  });
+
+  it("supports a 2×16 register tile", () => {
+    for (const o of orientations) {
+      expectMatches({ m: 33, n: 50, k: 27, ...o, bias: true, relu: true, tuning: { tileRows: 2, tileCols: 16 } });
+      expectMatches({ m: 3, n: 5, k: 7, ...o, accumulate: true, tuning: { tileRows: 2, tileCols: 16 } });
+    }
+  });
+
+  it("rejects offsets that are not float-aligned", () => {
+    const spec: MatmulSpec = {
+      ...{ m: 2, n: 2, k: 2, transA: false, transB: false, aOffset: 2, bOffset: 64, cOffset: 128 },
+      ...{ packOffset: 256, accumulate: false, fma: false },
+    };
+    expect(() => generateMatmul(spec)).toThrow(/multiple of 4/);
+  });
+
+  it("lists the loop nest, strides and instruction choice", () => {
+    const spec: MatmulSpec = {
+      ...{ m: 64, n: 784, k: 128, transA: true, transB: false, aOffset: 0, bOffset: 32768 },
+      ...{ cOffset: 434176, packOffset: 635904, accumulate: true, fma: false, activation: "relu" },
+    };
+    const listing = listMatmul(spec);
+    expect(listing).toContain("f32x4.mul");
+    expect(listing).toContain("pack");
+    expect(listing).not.toContain("relaxed_madd");
+    if (relaxedSimdAvailable()) expect(listMatmul({ ...spec, fma: true })).toContain("f32x4.relaxed_madd");
+  });
+});
