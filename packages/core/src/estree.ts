@@ -8,6 +8,7 @@ export type Expr =
   | { type: "Identifier"; name: string }
   | { type: "UnaryExpression"; operator: "-" | "+" | "!"; prefix: true; argument: Expr }
   | { type: "BinaryExpression"; operator: BinaryOp; left: Expr; right: Expr }
+  | { type: "LogicalExpression"; operator: "&&" | "||"; left: Expr; right: Expr }
   | { type: "ConditionalExpression"; test: Expr; consequent: Expr; alternate: Expr }
   | { type: "CallExpression"; callee: MemberExpr; arguments: Expr[]; optional: false }
   | MemberExpr;
@@ -34,7 +35,14 @@ export type BinaryOp =
   | "==="
   | "!=="
   | "=="
-  | "!=";
+  | "!="
+  // Bitwise (int32 semantics): integer hashing, e.g. the counter-based RNG of ops/random.ts.
+  | "^"
+  | "|"
+  | "&"
+  | "<<"
+  | ">>"
+  | ">>>";
 
 /** Math functions an elementwise formula may call (also the whitelist for user-defined ops). */
 export const MATH_FUNCTIONS = new Set([
@@ -83,6 +91,9 @@ export function id(name: string): Expr {
 }
 export function bin(operator: BinaryOp, left: Expr, right: Expr): Expr {
   return { type: "BinaryExpression", operator, left, right };
+}
+export function logical(operator: "&&" | "||", left: Expr, right: Expr): Expr {
+  return { type: "LogicalExpression", operator, left, right };
 }
 export function neg(argument: Expr): Expr {
   return { type: "UnaryExpression", operator: "-", prefix: true, argument };

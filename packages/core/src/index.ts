@@ -66,5 +66,6 @@ export { Rng } from "./random";
 export * from "./shape";
 export { type Attrs, type AttrValue, type Role, type Storage, Tensor, type TensorLike } from "./tensor";
 export { toText, describeOp, type TextOptions } from "./dump/text";
+export { nodesToShow } from "./dump/select";
 export { toDot, type DotOptions } from "./dump/dot";
 export { renderSvg } from "./dump/svg";

@@ -1,0 +1,396 @@
+/**
+ * Renders each scheduled group as a loop nest over the heap F (one Float32Array over the graph's
+ * memory), with every shape and offset baked in as a constant. The renderer of a group is chosen per
+ * group (RENDERERS), so a matmul can go to a generated WebAssembly kernel instead.
+ */
+import {
+  bin,
+  cond,
+  type ElementwiseDef,
+  type Expr,
+  getOp,
+  id,
+  logical,
+  math,
+  num,
+  type Shape,
+  sizeOf,
+} from "@adjoint/core";
+import type { MemoryPlan } from "../memory/plan";
+import type { Program } from "../program";
+import type { Group, Schedule } from "../schedule/fuse";
+import type { Access } from "../schedule/views";
+import {
+  affine,
+  assign,
+  block,
+  constDecl,
+  forLoop,
+  ifStmt,
+  letDecl,
+  load,
+  loopNest,
+  ret,
+  type Stmt,
+} from "./ast";
+import { collapse, contiguous, stridesIn } from "./loops";
+
+export interface RenderContext {
+  schedule: Schedule;
+  plan: MemoryPlan;
+  /** Renderers may register extra callables (generated wasm kernels) here, by name. */
+  externals: Map<string, () => void>;
+  options: { wasm: boolean };
+}
+
+export type Renderer = (g: Group, ctx: RenderContext) => Stmt[];
+
+const local = (n: number) => `t${n}`;
+
+/** The float index where an access's element 0 lives. */
+function baseIndex(a: Access & { kind: "buffer" }, ctx: RenderContext): number {
+  const loc = ctx.plan.location.get(a.base);
+  if (loc === undefined) throw new Error(`codegen: node %${a.base} has no memory location`);
+  return loc + a.offset;
+}
+
+/** An expression reading input `input` at loop coordinates `vars` over `loop` (after merging). */
+function reader(ctx: RenderContext, loop: Shape, collapseMap: (s: readonly number[]) => number[]) {
+  return (input: number, vars: Expr[], locals: Set<number>): Expr => {
+    if (locals.has(input)) return id(local(input));
+    const a = ctx.schedule.views.access(input)!;
+    if (a.kind === "scalar") return num(a.value);
+    return load(affine(baseIndex(a, ctx), vars, collapseMap(stridesIn(a, loop))));
+  };
+}
+
+/** Stride lists of every operand read from memory by these members, in the loop shape. */
+function operandStrides(ctx: RenderContext, members: readonly number[], loop: Shape): number[][] {
+  const p = ctx.schedule.program;
+  const inside = new Set(members);
+  const lists: number[][] = [];
+  for (const m of members) {
+    for (const i of p.nodes[m].inputs) {
+      if (inside.has(i)) continue;
+      lists.push(stridesIn(ctx.schedule.views.access(i)!, loop));
+    }
+  }
+  return lists;
+}
+
+/** const t5 = <formula of node 5>; for each member in order. */
+function memberStatements(
+  ctx: RenderContext,
+  members: readonly number[],
+  vars: Expr[],
+  read: (input: number, vars: Expr[], locals: Set<number>) => Expr,
+  locals: Set<number>,
+): Stmt[] {
+  const p = ctx.schedule.program;
+  return members.map((m) => {
+    const n = p.nodes[m];
+    const def = getOp(n.op) as ElementwiseDef;
+    const value = def.js(
+      n.inputs.map((i) => read(i, vars, locals)),
+      n.attrs,
+    );
+    locals.add(m);
+    return constDecl(local(m), value);
+  });
+}
+
+function storeOutputs(ctx: RenderContext, outputs: readonly number[], index: Expr): Stmt[] {
+  return outputs.map((o) => assign(load(bin("+", num(ctx.plan.location.get(o)!), index)), id(local(o))));
+}
+
+export const renderElementwise: Renderer = (g, ctx) => {
+  const p = ctx.schedule.program;
+  const shape = p.nodes[g.nodes[0]].shape;
+  const out = contiguous(shape);
+  const { dims, map } = collapse(shape, [out, ...operandStrides(ctx, g.nodes, shape)]);
+  const read = reader(ctx, shape, map);
+  return loopNest("i", dims, (vars) => {
+    const locals = new Set<number>();
+    return [
+      ...memberStatements(ctx, g.nodes, vars, read, locals),
+      ...storeOutputs(ctx, g.outputs, affine(0, vars, map(out))),
+    ];
+  });
+};
+
+export const renderReduce: Renderer = (g, ctx) => {
+  const p = ctx.schedule.program;
+  const root = p.nodes[g.root!];
+  const x = root.inputs[0];
+  const inShape = p.nodes[x].shape;
+  const axes = root.attrs.axes as number[];
+  const kept = inShape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...kept, ...axes];
+  const permuted = (s: readonly number[]) => order.map((d) => s[d]);
+  const loop = permuted(inShape);
+  const prologue = g.nodes.filter((n) => n !== g.root);
+
+  // The output is contiguous over the kept dims (keepdims layout), constant over the reduced ones.
+  const keepShape = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outStrides = contiguous(keepShape).map((s, i) => (axes.includes(i) ? 0 : s));
+  const lists = [
+    outStrides,
+    ...operandStrides(ctx, prologue, inShape),
+    ...(prologue.includes(x) ? [] : [stridesIn(ctx.schedule.views.access(x)!, inShape)]),
+  ].map(permuted);
+  const outer = collapse(
+    loop.slice(0, kept.length),
+    lists.map((s) => s.slice(0, kept.length)),
+  );
+  const inner = collapse(
+    loop.slice(kept.length),
+    lists.map((s) => s.slice(kept.length)),
+  );
+  const fullMap = (s: readonly number[]) => {
+    const ps = permuted(s);
+    return [...outer.map(ps.slice(0, kept.length)), ...inner.map(ps.slice(kept.length))];
+  };
+  const read = reader(ctx, inShape, fullMap);
+  const outIndex = (ov: Expr[]) =>
+    affine(ctx.plan.location.get(g.root!)!, ov, outer.map(permuted(outStrides).slice(0, kept.length)));
+
+  const valueLoop = (ov: Expr[], combine: (v: Expr) => Stmt[]) =>
+    loopNest("r", inner.dims, (rv) => {
+      const vars = [...ov, ...rv];
+      const locals = new Set<number>();
+      return [
+        ...memberStatements(ctx, prologue, vars, read, locals),
+        constDecl("v", read(x, vars, locals)),
+        ...combine(id("v")),
+      ];
+    });
+
+  const acc = id("acc");
+  return loopNest("o", outer.dims, (ov) => {
+    switch (root.op) {
+      case "sum":
+        return [
+          letDecl("acc", num(0)),
+          ...valueLoop(ov, (v) => [assign(acc, v, "+=")]),
+          assign(load(outIndex(ov)), acc),
+        ];
+      case "max":
+        return [
+          letDecl("acc", num(Number.NEGATIVE_INFINITY)),
+          // v !== v lets a NaN through instead of silently dropping it.
+          ...valueLoop(ov, (v) => [
+            ifStmt(logical("||", bin(">", v, acc), bin("!==", v, v)), [assign(acc, v)]),
+          ]),
+          assign(load(outIndex(ov)), acc),
+        ];
+      case "logsumexp":
+        return [
+          letDecl("acc", num(Number.NEGATIVE_INFINITY)),
+          ...valueLoop(ov, (v) => [
+            ifStmt(logical("||", bin(">", v, acc), bin("!==", v, v)), [assign(acc, v)]),
+          ]),
+          letDecl("s", num(0)),
+          ...valueLoop(ov, (v) => [assign(id("s"), math("exp", bin("-", v, acc)), "+=")]),
+          assign(
+            load(outIndex(ov)),
+            cond(bin("===", acc, num(Number.NEGATIVE_INFINITY)), acc, bin("+", acc, math("log", id("s")))),
+          ),
+        ];
+    }
+    throw new Error(`codegen: no renderer for reduction ${root.op}`);
+  });
+};
+
+/**
+ * A register-blocked matmul: for each 4-column panel of B (packed k-major into scratch, zero-padded, so
+ * it streams from L1 whatever B's orientation), 4×4 tiles of C are held in 16 locals while k runs; A is
+ * read through its strides (A·B, Aᵀ·B and A·Bᵀ need no transposed copy). An epilogue loop over the tile
+ * applies the fused elementwise ops and stores.
+ */
+export const renderMatmulJs: Renderer = (g, ctx) => {
+  const p = ctx.schedule.program;
+  const mm = p.nodes[g.root!];
+  const { batch, m, n, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  const S = ctx.plan.scratch; // 16 floats: the C tile
+  const P = S + 16; // 4·k floats: the packed B panel
+  const T = 4;
+  const v = (name: string) => id(name);
+  const plus = (a: Expr, c: number) => (c === 0 ? a : bin("+", a, num(c)));
+
+  const pack = forLoop("k", num(0), num(k), [
+    constDecl("src", affine(bBase, [v("b"), v("k"), v("j0")], sB)),
+    ...[0, 1, 2, 3].map((c) =>
+      assign(
+        load(affine(P + c, [v("k")], [T])),
+        c === 0 ? load(v("src")) : cond(bin("<", num(c), v("cols")), load(plus(v("src"), c * sB[2])), num(0)),
+      ),
+    ),
+  ]);
+
+  const cName = (r: number, c: number) => `c${r}${c}`;
+  const tile: Stmt[] = [];
+  for (let r = 0; r < T; r++) for (let c = 0; c < T; c++) tile.push(letDecl(cName(r, c), num(0)));
+  tile.push(letDecl("pa", affine(aBase, [v("b"), v("i0")], [sA[0], sA[1]])));
+  tile.push(letDecl("pb", num(P)));
+  const kBody: Stmt[] = [];
+  for (let r = 0; r < T; r++) kBody.push(constDecl(`a${r}`, load(plus(v("pa"), r * sA[1]))));
+  for (let c = 0; c < T; c++) kBody.push(constDecl(`b${c}`, load(plus(v("pb"), c))));
+  for (let r = 0; r < T; r++)
+    for (let c = 0; c < T; c++) kBody.push(assign(v(cName(r, c)), bin("*", v(`a${r}`), v(`b${c}`)), "+="));
+  kBody.push(assign(v("pa"), num(sA[2]), "+="), assign(v("pb"), num(T), "+="));
+  tile.push(forLoop("k", num(0), num(k), kBody));
+  for (let r = 0; r < T; r++)
+    for (let c = 0; c < T; c++) tile.push(assign(load(num(S + r * T + c)), v(cName(r, c))));
+
+  // Edge rows (m not a multiple of 4): one dot product per element, against the packed panel.
+  const edge = [
+    forLoop("r", num(0), v("rows"), [
+      forLoop("c", num(0), v("cols"), [
+        letDecl("acc", num(0)),
+        forLoop("k", num(0), num(k), [
+          assign(
+            v("acc"),
+            bin(
+              "*",
+              load(affine(aBase, [v("b"), bin("+", v("i0"), v("r")), v("k")], sA)),
+              load(bin("+", affine(P, [v("k")], [T]), v("c"))),
+            ),
+            "+=",
+          ),
+        ]),
+        assign(load(bin("+", num(S), bin("+", bin("*", v("r"), num(T)), v("c")))), v("acc")),
+      ]),
+    ]),
+  ];
+
+  // Epilogue: C[b,i,j] through the fused elementwise ops, then stores.
+  const outShape = mm.shape;
+  const vars = outShape.length === 3 ? [v("b"), v("i"), v("j")] : [v("i"), v("j")];
+  const epilogue = g.nodes.filter((x) => x !== g.root);
+  const read = reader(ctx, outShape, (s) => [...s]);
+  const locals = new Set<number>([g.root!]);
+  const store = forLoop("r", num(0), v("rows"), [
+    forLoop("c", num(0), v("cols"), [
+      constDecl("i", bin("+", v("i0"), v("r"))),
+      constDecl("j", bin("+", v("j0"), v("c"))),
+      constDecl(local(g.root!), load(bin("+", num(S), bin("+", bin("*", v("r"), num(T)), v("c"))))),
+      ...memberStatements(ctx, epilogue, vars, read, locals),
+      ...storeOutputs(ctx, g.outputs, affine(0, vars, contiguous(outShape))),
+    ]),
+  ]);
+
+  const minT = (a: number, x: string) =>
+    cond(bin("<", bin("-", num(a), v(x)), num(T)), bin("-", num(a), v(x)), num(T));
+  return [
+    forLoop("b", num(0), num(batch), [
+      forLoop(
+        "j0",
+        num(0),
+        num(n),
+        [
+          constDecl("cols", minT(n, "j0")),
+          pack,
+          forLoop(
+            "i0",
+            num(0),
+            num(m),
+            [constDecl("rows", minT(m, "i0")), ifStmt(bin("===", v("rows"), num(T)), tile, edge), store],
+            T,
+          ),
+        ],
+        T,
+      ),
+    ]),
+  ];
+};
+
+/** Shapes and strides of a matmul's operands: [batch, rows, cols] strides, batch stride 0 when shared. */
+export function matmulGeometry(ctx: RenderContext, g: Group) {
+  const p: Program = ctx.schedule.program;
+  const mm = p.nodes[g.root!];
+  const [ai, bi] = mm.inputs;
+  const a = ctx.schedule.views.access(ai)!;
+  const b = ctx.schedule.views.access(bi)!;
+  if (a.kind !== "buffer" || b.kind !== "buffer")
+    throw new Error("codegen: matmul of a constant operand is not supported");
+  const as = a.shape;
+  const bs = b.shape;
+  const m = as[as.length - 2];
+  const k = as[as.length - 1];
+  const n = bs[bs.length - 1];
+  const batch = mm.shape.length === 3 ? mm.shape[0] : 1;
+  const tail = (s: readonly number[]) => (s.length === 3 ? [s[0], s[1], s[2]] : [0, s[0], s[1]]);
+  return {
+    batch,
+    m,
+    n,
+    k,
+    a,
+    b,
+    aBase: baseIndex(a, ctx),
+    bBase: baseIndex(b, ctx),
+    sA: tail(a.strides),
+    sB: tail(b.strides),
+  };
+}
+
+export const renderCopy: Renderer = (g, ctx) => {
+  const p = ctx.schedule.program;
+  const node = p.nodes[g.root ?? g.nodes[0]];
+  const outLoc = ctx.plan.location.get(node.id)!;
+  const outStrides = contiguous(node.shape);
+  const copyInto = (src: Access, shape: Shape, outBase: number): Stmt[] => {
+    const lists = [outStrides, stridesIn(src, shape)];
+    const { dims, map } = collapse(shape, lists);
+    return loopNest("i", dims, (vars) => [
+      assign(
+        load(affine(outBase, vars, map(outStrides))),
+        src.kind === "scalar" ? num(src.value) : load(affine(baseIndex(src, ctx), vars, map(lists[1]))),
+      ),
+    ]);
+  };
+  switch (node.op) {
+    case "pad": {
+      const { before, axis } = node.attrs as { before: number; axis: number };
+      const x = ctx.schedule.views.access(node.inputs[0])!;
+      return [
+        forLoop("i", num(0), num(sizeOf(node.shape)), [assign(load(bin("+", num(outLoc), id("i"))), num(0))]),
+        ...copyInto(x, x.shape, outLoc + before * outStrides[axis]),
+      ];
+    }
+    case "concat": {
+      const axis = node.attrs.axis as number;
+      let at = 0;
+      return node.inputs.flatMap((i) => {
+        const x = ctx.schedule.views.access(i)!;
+        const stmts = copyInto(x, x.shape, outLoc + at * outStrides[axis]);
+        at += p.nodes[i].shape[axis];
+        return [block(stmts)];
+      });
+    }
+    default: {
+      // A view (or a constant) that must own its memory.
+      const src =
+        node.op === "const" ? ctx.schedule.views.access(node.id)! : ctx.schedule.views.sourceAccess(node.id)!;
+      return copyInto(src, node.shape, outLoc);
+    }
+  }
+};
+
+export const RENDERERS: Record<Group["kind"], Renderer> = {
+  elementwise: renderElementwise,
+  reduce: renderReduce,
+  matmul: renderMatmulJs,
+  copy: renderCopy,
+};
+
+/** Stops the step at the first non-finite value a group stored, returning the node's id. */
+export function finiteChecks(g: Group, ctx: RenderContext): Stmt[] {
+  const p = ctx.schedule.program;
+  return g.outputs.map((o) =>
+    forLoop("i", num(0), num(sizeOf(p.nodes[o].shape)), [
+      constDecl("x", load(bin("+", num(ctx.plan.location.get(o)!), id("i")))),
+      ifStmt(bin("!==", bin("-", id("x"), id("x")), num(0)), [ret(num(o))]),
+    ]),
+  );
+}

@@ -1,0 +1,86 @@
+/**
+ * A static proof that the step allocates nothing: walks the AST of the generated step function (parsed
+ * with acorn) and refuses `new`, array and object literals, closures, spread, strings and templates, and
+ * any call other than Math.* or a named external (a generated wasm kernel).
+ */
+import { parse } from "acorn";
+
+export interface StaticCheckResult {
+  ok: boolean;
+  violations: string[];
+}
+
+type Node = { type: string; start: number; [key: string]: unknown };
+
+export function checkNoAllocation(
+  source: string,
+  allowedCalls: ReadonlySet<string> = new Set(),
+): StaticCheckResult {
+  const ast = parse(source, { ecmaVersion: "latest", allowReturnOutsideFunction: true }) as unknown as Node;
+  const step = findStep(ast);
+  if (!step) return { ok: false, violations: ["no function named step"] };
+  const violations: string[] = [];
+  const at = (n: Node) => `at offset ${n.start}`;
+  const visit = (n: Node, isRoot: boolean) => {
+    switch (n.type) {
+      case "NewExpression":
+        violations.push(`new ${at(n)}`);
+        break;
+      case "ArrayExpression":
+      case "ObjectExpression":
+        violations.push(`${n.type} ${at(n)}`);
+        break;
+      case "FunctionExpression":
+      case "ArrowFunctionExpression":
+      case "FunctionDeclaration":
+        if (!isRoot) violations.push(`closure ${at(n)}`);
+        break;
+      case "SpreadElement":
+      case "TemplateLiteral":
+      case "TaggedTemplateExpression":
+        violations.push(`${n.type} ${at(n)}`);
+        break;
+      case "Literal":
+        if (typeof n.value === "string" || n.regex) violations.push(`string or regex literal ${at(n)}`);
+        break;
+      case "CallExpression": {
+        const callee = n.callee as Node;
+        const isMath =
+          callee.type === "MemberExpression" &&
+          (callee.object as Node).type === "Identifier" &&
+          (callee.object as { name: string }).name === "Math" &&
+          !callee.computed;
+        const isExternal =
+          callee.type === "Identifier" && allowedCalls.has((callee as unknown as { name: string }).name);
+        if (!isMath && !isExternal) violations.push(`call of a non-Math function ${at(n)}`);
+        break;
+      }
+    }
+    for (const [key, child] of Object.entries(n)) {
+      if (key === "type" || !child || typeof child !== "object") continue;
+      if (Array.isArray(child)) for (const c of child) c && typeof c.type === "string" && visit(c, false);
+      else if (typeof (child as Node).type === "string") visit(child as Node, false);
+    }
+  };
+  visit(step, true);
+  return { ok: violations.length === 0, violations };
+}
+
+function findStep(n: Node): Node | null {
+  if (
+    (n.type === "FunctionExpression" || n.type === "FunctionDeclaration") &&
+    (n.id as { name?: string } | null)?.name === "step"
+  )
+    return n;
+  for (const child of Object.values(n)) {
+    if (!child || typeof child !== "object") continue;
+    const list = Array.isArray(child) ? child : [child];
+    for (const c of list) {
+      if (c && typeof c === "object" && typeof (c as Node).type === "string") {
+        const found = findStep(c as Node);
+        if (found) return found;
+      }
+    }
+  }
+  return null;
+}

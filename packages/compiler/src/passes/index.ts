@@ -1,0 +1,30 @@
+/**
+ * The graph-level passes, in order. Each is a pure Program -> Program function; each can be switched
+ * off (compile's `passes` option) and timed (`timing`), as tinygrad lets every stage be inspected.
+ */
+import type { Program } from "../program";
+import { cse } from "./cse";
+import { dce } from "./dce";
+import { simplify } from "./simplify";
+
+export const PASSES = { simplify, cse, dce } as const;
+export type PassName = keyof typeof PASSES;
+
+export interface PassOptions {
+  simplify?: boolean;
+  cse?: boolean;
+  dce?: boolean;
+  fusion?: boolean;
+}
+
+export function runPasses(p: Program, options: PassOptions, timings?: Record<string, number>): Program {
+  for (const name of ["simplify", "cse", "dce", "simplify", "dce"] as const) {
+    if (options[name] === false) continue;
+    const t0 = performance.now();
+    p = PASSES[name](p);
+    if (timings) timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+  }
+  return p;
+}
+
+export { cse, dce, simplify };

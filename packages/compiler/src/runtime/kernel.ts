@@ -1,0 +1,132 @@
+/**
+ * A compiled kernel: the generated step bound to the graph's memory, with Float32Array views for its
+ * inputs and outputs. `run()` calls the one generated function; it allocates nothing. Parameters are
+ * read and written in place (`W.value` is the one copy of the weights).
+ */
+import { checkFeed, type Feeds, formatShape, type Graph, type Tensor } from "@adjoint/core";
+import type { BufferInfo } from "../memory/plan";
+
+export interface KernelMemory {
+  /** Bytes of the planned arena (intermediates, with reuse). */
+  arenaBytes: number;
+  /** Bytes if every intermediate had its own buffer. */
+  naiveBytes: number;
+  buffers: BufferInfo[];
+}
+
+export interface KernelParts {
+  graph: Graph;
+  source: string;
+  step: () => number;
+  inputs: Record<string, Float32Array>;
+  inputLeaves: Record<string, Tensor>;
+  outputs: Record<string, Float32Array>;
+  memory: KernelMemory;
+  /** Node id -> text for a non-finite value found by a checked kernel. */
+  describeNode: (programNode: number) => string;
+  checked: boolean;
+  timings?: Record<string, number>;
+  /** Program-level dump (after passes, with fused groups). */
+  programText: string;
+  groups: number;
+  wasmListing: string;
+}
+
+export class Kernel {
+  readonly graph: Graph;
+  readonly inputs: Readonly<Record<string, Float32Array>>;
+  readonly outputs: Readonly<Record<string, Float32Array>>;
+  /** The generated JavaScript, readable, with comments naming the graph nodes. */
+  readonly source: string;
+  readonly memory: KernelMemory;
+  readonly timings?: Record<string, number>;
+  /** The program after the passes, one line per node, with its fused group. */
+  readonly programText: string;
+  /** Number of loop nests (fused groups) in the step. */
+  readonly groups: number;
+  /** Listings of the generated WebAssembly kernels (empty when none). */
+  readonly wasmListing: string;
+  private readonly step: () => number;
+  private readonly inputLeaves: Record<string, Tensor>;
+  private readonly labelViews: Float32Array[];
+  private readonly labelClasses: number[];
+  private readonly labelNames: string[];
+  private readonly describeNode: (id: number) => string;
+  private readonly checked: boolean;
+
+  constructor(parts: KernelParts) {
+    this.graph = parts.graph;
+    this.inputs = Object.freeze(parts.inputs);
+    this.outputs = Object.freeze(parts.outputs);
+    this.source = parts.source;
+    this.memory = parts.memory;
+    this.timings = parts.timings;
+    this.programText = parts.programText;
+    this.groups = parts.groups;
+    this.wasmListing = parts.wasmListing;
+    this.step = parts.step;
+    this.inputLeaves = parts.inputLeaves;
+    this.describeNode = parts.describeNode;
+    this.checked = parts.checked;
+    this.labelViews = [];
+    this.labelClasses = [];
+    this.labelNames = [];
+    for (const [name, leaf] of Object.entries(parts.inputLeaves)) {
+      const c = parts.graph.classIndexInputs.get(leaf);
+      if (!c) continue;
+      this.labelViews.push(parts.inputs[name]);
+      this.labelClasses.push(c.classes);
+      this.labelNames.push(name);
+    }
+  }
+
+  /** Runs the step. With feeds, each is checked (name, length, type) and copied into its input first. */
+  run(feeds?: Feeds): void {
+    if (feeds !== undefined) this.feed(feeds);
+    this.checkLabels();
+    const bad = this.step();
+    if (bad >= 0) {
+      throw new Error(
+        `checkFinite: a non-finite value (NaN or Infinity) was produced by ${this.describeNode(bad)}`,
+      );
+    }
+  }
+
+  /** Checks and copies feeds into the input views. */
+  feed(feeds: Feeds): void {
+    if (feeds === null || typeof feeds !== "object")
+      throw new TypeError("run: feeds must be an object of named arrays");
+    for (const name of Object.keys(feeds)) {
+      const leaf = this.inputLeaves[name];
+      if (!leaf) {
+        const known =
+          Object.keys(this.inputs)
+            .map((k) => `"${k}"`)
+            .join(", ") || "none";
+        throw new Error(`run: unknown feed "${name}" (this kernel's inputs are: ${known})`);
+      }
+      this.inputs[name].set(checkFeed("run", leaf, feeds[name]));
+    }
+  }
+
+  /** Class-index inputs must hold whole numbers in [0, classes): out of range would silently be a zero one-hot. */
+  private checkLabels(): void {
+    for (let k = 0; k < this.labelViews.length; k++) {
+      const v = this.labelViews[k];
+      const c = this.labelClasses[k];
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (!(x >= 0 && x < c && x === Math.floor(x))) {
+          throw new RangeError(
+            `run: label ${x} at [${i}] of input "${this.labelNames[k]}" ${formatShape([v.length])} is not a class index (a whole number in [0, ${c}))`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Whether this kernel checks every stored value for NaN/Infinity. */
+  get checksFinite(): boolean {
+    return this.checked;
+  }
+}

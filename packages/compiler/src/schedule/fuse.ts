@@ -1,0 +1,189 @@
+/**
+ * Fusion, an IR-level decision that codegen only renders. Compute nodes are put into groups, each one
+ * loop nest:
+ *  - elementwise: a maximal set of same-shape elementwise ops (operands may broadcast) in one loop;
+ *  - reduce: a reduction, absorbing the elementwise group that only feeds it (sum(x·y): no temporary);
+ *  - matmul: a matmul, absorbing the elementwise group that only consumes it as an epilogue (bias-add,
+ *    activation);
+ *  - copy: pad, concat, or a view that must own its memory.
+ * Groups run in creation order; a node joins a group only if everything it reads from outside the group
+ * is computed before that group runs, so the order stays valid.
+ */
+import { getOp, sameShape, type Shape } from "@adjoint/core";
+import { consumers, liveOut, type Program } from "../program";
+import { isContiguous, isScalarConst, Views } from "./views";
+
+export type GroupKind = "elementwise" | "reduce" | "matmul" | "copy";
+
+export interface Group {
+  id: number;
+  kind: GroupKind;
+  /** Members in evaluation order (reduce: prologue, then the reduction; matmul: the matmul, then the epilogue). */
+  nodes: number[];
+  /** The reduction or matmul a group is built around. */
+  root?: number;
+  /** Members whose values are stored (read outside the group, or leaving the program). */
+  outputs: number[];
+}
+
+export interface Schedule {
+  program: Program;
+  views: Views;
+  groups: Group[];
+  /** Group of each compute node. */
+  groupOf: Map<number, Group>;
+}
+
+export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
+  const enabled = options.fusion !== false;
+  const views = materializeViews(p);
+  const out = liveOut(p);
+  const users = consumers(p);
+  const groups: Group[] = [];
+  const groupOf = new Map<number, Group>();
+  const isCompute = (id: number) => {
+    const n = p.nodes[id];
+    return !n.leaf && (n.op !== "const" || views.materialized.has(id)) && !views.isView(id);
+  };
+  const newGroup = (kind: GroupKind, id: number): Group => {
+    const g: Group = {
+      id: groups.length,
+      kind,
+      nodes: [id],
+      outputs: [],
+      root: kind === "reduce" || kind === "matmul" ? id : undefined,
+    };
+    groups.push(g);
+    groupOf.set(id, g);
+    return g;
+  };
+  /** Whether group g may read node `input` when it runs (it is a leaf, a constant or computed before). */
+  const readable = (input: number, g: Group, loopShape: Shape): boolean => {
+    const a = views.access(input)!;
+    if (a.kind === "scalar") return true;
+    const base = a.base;
+    const bg = groupOf.get(base);
+    if (!bg) return true; // leaf or constant data
+    if (bg === g) return input === base && sameShape(p.nodes[base].shape, loopShape);
+    return bg.id < g.id;
+  };
+
+  for (const n of p.nodes) {
+    if (!isCompute(n.id)) continue;
+    const kind = getOp(n.op).kind;
+    if (kind === "elementwise" && enabled) {
+      const candidates = [...new Set(n.inputs.map((i) => groupOf.get(i)))]
+        .filter(
+          (g): g is Group =>
+            g !== undefined && g.kind === "elementwise" && sameShape(p.nodes[g.nodes[0]].shape, n.shape),
+        )
+        .sort((a, b) => b.id - a.id);
+      const joined = candidates.find((g) => n.inputs.every((i) => readable(i, g, n.shape)));
+      if (joined) {
+        joined.nodes.push(n.id);
+        groupOf.set(n.id, joined);
+        continue;
+      }
+    }
+    const groupKind =
+      n.op === "const"
+        ? "copy"
+        : kind === "elementwise" || kind === "reduce" || kind === "matmul"
+          ? kind
+          : "copy";
+    newGroup(groupKind, n.id);
+  }
+
+  // Which members are stored: read from another group, read through a view, or leaving the program.
+  const readers = (id: number): number[] =>
+    users[id].flatMap((u) => (views.isView(u) ? [u, ...readers(u)] : [u]));
+  const computeOutputs = () => {
+    for (const g of groups) {
+      g.outputs = g.nodes.filter(
+        (id) =>
+          out.has(id) ||
+          readers(id).some((u) => views.isView(u) || groupOf.get(u) !== g) ||
+          g.kind === "copy",
+      );
+    }
+  };
+  computeOutputs();
+
+  if (enabled) {
+    const removed = new Set<Group>();
+    for (const g of groups) {
+      if (g.kind === "reduce") absorbPrologue(g);
+      if (g.kind === "matmul") absorbEpilogue(g);
+    }
+    function absorbPrologue(r: Group) {
+      const x = p.nodes[r.root!].inputs[0];
+      const pg = groupOf.get(x);
+      if (!pg || pg.kind !== "elementwise" || removed.has(pg) || views.isView(x)) return;
+      if (pg.outputs.length !== 1 || pg.outputs[0] !== x || out.has(x) || readers(x).length !== 1) return;
+      r.nodes = [...pg.nodes, r.root!];
+      for (const id of pg.nodes) groupOf.set(id, r);
+      removed.add(pg);
+    }
+    function absorbEpilogue(m: Group) {
+      const mm = m.root!;
+      const rs = readers(mm);
+      if (out.has(mm) || rs.length === 0 || rs.some((u) => views.isView(u))) return;
+      const eg = groupOf.get(rs[0]);
+      if (!eg || eg.kind !== "elementwise" || removed.has(eg) || rs.some((u) => groupOf.get(u) !== eg))
+        return;
+      if (!sameShape(p.nodes[eg.nodes[0]].shape, p.nodes[mm].shape)) return;
+      // Everything else the epilogue reads must be ready when the matmul runs.
+      for (const id of eg.nodes) {
+        for (const i of p.nodes[id].inputs) {
+          if (i === mm) continue;
+          const a = views.access(i)!;
+          if (a.kind === "scalar") continue;
+          const bg = groupOf.get(a.base);
+          if (bg && bg !== eg && bg.id >= m.id) return;
+          if (bg === eg && a.base !== i) return;
+        }
+      }
+      m.nodes = [mm, ...eg.nodes];
+      for (const id of eg.nodes) groupOf.set(id, m);
+      removed.add(eg);
+    }
+    const kept = groups.filter((g) => !removed.has(g));
+    groups.length = 0;
+    groups.push(...kept);
+    computeOutputs();
+  }
+  return { program: p, views, groups, groupOf };
+}
+
+/**
+ * Decides which view nodes must own their memory: the source of a reshape that cannot be a view, and
+ * a non-contiguous view leaving the program (outputs are plain Float32Array views).
+ */
+function materializeViews(p: Program): Views {
+  const materialized = new Set<number>();
+  const out = liveOut(p);
+  for (;;) {
+    const views = new Views(p, materialized);
+    let changed = false;
+    for (const n of p.nodes) {
+      if (out.has(n.id) && isScalarConst(n) && !materialized.has(n.id)) {
+        materialized.add(n.id);
+        changed = true;
+        break;
+      }
+      if (!views.isView(n.id)) continue;
+      const a = views.access(n.id);
+      if (a === null) {
+        materialized.add(n.inputs[0]);
+        changed = true;
+        break;
+      }
+      if (out.has(n.id) && (a.kind === "scalar" || !isContiguous(a))) {
+        materialized.add(n.id);
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) return views;
+  }
+}
