@@ -122,10 +122,11 @@ function register(name: string, params: readonly string[], body: Expr): CustomEl
       }
       return inputs.reduce((a, b) => broadcastShapes(name, a, b));
     },
-    // ElementwiseDef's scalar has room for two operands; an op of 3 or more has evaluateScalar.
+    // ElementwiseDef's scalar has room for two operands. With three or more it cannot see them all: it
+    // answers NaN (so constant folding, which keeps finite results only, leaves the node alone) and
+    // evaluateScalar takes every operand.
     scalar(x: number, y: number, _attrs: Attrs) {
-      if (arity > 2)
-        throw new Error(`${name}: scalar() takes 2 operands, the op has ${arity}: use evaluateScalar`);
+      if (arity > 2) return Number.NaN;
       return fn(arity === 1 ? [x] : [x, y]);
     },
     js(args: readonly Expr[]) {

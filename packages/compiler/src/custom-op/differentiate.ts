@@ -55,6 +55,7 @@ export function add(a: Expr, b: Expr): Expr {
   if (y !== undefined && y < 0) return sub(a, num(-y));
   if (isNeg(b)) return sub(a, b.argument);
   if (isNeg(a)) return sub(b, a.argument);
+  if (same(a, b)) return mul(num(2), a);
   return bin("+", a, b);
 }
 
@@ -67,6 +68,11 @@ export function sub(a: Expr, b: Expr): Expr {
   if (y !== undefined && y < 0) return add(a, num(-y));
   if (isNeg(b)) return add(a, b.argument);
   if (same(a, b)) return ZERO;
+  // (p + q) − p = q, (p + q) − q = p, (p − q) − p = −q.
+  if (a.type === "BinaryExpression" && (a.operator === "+" || a.operator === "-")) {
+    if (same(a.left, b)) return a.operator === "+" ? a.right : negate(a.right);
+    if (a.operator === "+" && same(a.right, b)) return a.left;
+  }
   return bin("-", a, b);
 }
 
@@ -129,7 +135,7 @@ export function negate(a: Expr): Expr {
 export function square(u: Expr): Expr {
   const x = literalValue(u);
   if (x !== undefined) return folded(x * x) ?? bin("*", u, u);
-  return u.type === "Identifier" ? bin("*", u, u) : bin("**", u, num(2));
+  return u.type === "Identifier" ? bin("*", u, u) : pow(u, num(2));
 }
 
 /** Math.<fn>(...), folded when every argument is a literal and the result is a whole number. */
