@@ -1,1 +1,28 @@
-export {};
+/** @adjoint/nn: initializers, modules, losses, optimizers as graph nodes, training steps and fit. */
+export * as init from "./init";
+export * as optim from "./optim";
+export type { Schedule } from "./optim/schedules";
+export type { Optimizer, OptimizerUpdate, LearningRate } from "./optim/optimizer";
+export * from "./modules";
+export {
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  l2Penalty,
+  mseLoss,
+  weightDecayPenalty,
+} from "./losses";
+export {
+  accumulateStep,
+  type AccumulateOptions,
+  type AccumulateStep,
+  type ApplyStep,
+  gradBuffer,
+  type KernelBuildOptions,
+  trainStep,
+  type TrainStep,
+  type TrainStepOptions,
+} from "./train-step";
+export { CompiledKernel, type Engine, type Kernel, makeKernel, readFloat64, writeFloat64 } from "./engine";
+export { registerStateUpdate, stateUpdates } from "./graph-utils";
+
+// ---- data and checkpoint exports (another engineer's modules: packages/nn/src/data, checkpoint.ts) go here ----

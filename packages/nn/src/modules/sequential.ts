@@ -1,0 +1,20 @@
+import type { Tensor } from "@adjoint/core";
+import { Module } from "./module";
+
+/** Modules applied in order; child i is named "i" (its params "i.weight", ... as in torch). */
+export class Sequential extends Module {
+  readonly layers: readonly Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    if (layers.length === 1 && Array.isArray(layers[0])) layers = layers[0] as unknown as Module[];
+    layers.forEach((m, i) => this.addChild(String(i), m));
+    this.layers = layers;
+  }
+
+  protected forward(x: Tensor): Tensor {
+    let y = x;
+    for (let i = 0; i < this.layers.length; i++) y = this.buildChild(String(i), y);
+    return y;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * trainStep: one kernel that computes the loss (and any extra outputs), the gradients, and applies the
+ * optimizer's updates in place, with the learning rate in a buffer that a schedule sets before each run.
+ *
+ * accumulateStep: gradient accumulation over micro-batches, the accumulate-into-.grad style of PyTorch's
+ * backward(): its kernel adds ∇loss into one grad buffer per param; `applyStep(optimizer)` builds a kernel
+ * that updates the params from those buffers; `zeroGrad()` clears them.
+ */
+import { assign, grad, type Tensor } from "@adjoint/core";
+import { type Engine, isInterpreted, type Kernel, makeKernel, readFloat64, writeFloat64 } from "./engine";
+import { stateUpdates, trainableParamsOf, uniqueName } from "./graph-utils";
+import type { Optimizer, OptimizerUpdate } from "./optim/optimizer";
+
+export interface KernelBuildOptions {
+  /** "compiled" (default: packages/compiler) or "interpreter" (float64 reference, slow). */
+  engine?: Engine;
+  /** Check outputs and updates for NaN/Infinity at every run (and refuse to apply the step). */
+  checkFinite?: boolean;
+}
+
+export interface TrainStepOptions extends KernelBuildOptions {
+  /** The params to train (default: every trainable param the loss depends on). */
+  params?: readonly Tensor[];
+  /** Extra outputs to compute with the step (from the pre-update params), e.g. { logits }. */
+  outputs?: Record<string, Tensor>;
+  /**
+   * When the optimizer's lr is a schedule: set the lr buffer to a_k before run k (default true). With
+   * false, the caller sets `step.lr` (e.g. fit's per-epoch schedules).
+   */
+  autoSchedule?: boolean;
+}
+
+export interface TrainStep {
+  /** Views to write the inputs into (then call run() without feeds): the kernel's own input buffers. */
+  readonly inputs: Record<string, Float32Array>;
+  /** The outputs of the last run: "loss" and the extra outputs. */
+  readonly outputs: Record<string, Float32Array>;
+  readonly kernel: Kernel;
+  readonly source: string;
+  readonly engine: Engine;
+  /** The graph nodes of the step (grads, updates, lr buffer, state). */
+  readonly update: OptimizerUpdate;
+  /** The loss the step reports (for RMSProp-Nesterov, the loss at the look-ahead point). */
+  readonly loss: Tensor;
+  readonly optimizer: Optimizer;
+  /** One step: computes the loss, applies the update; returns the loss (before the update). */
+  run(feeds?: Record<string, ArrayLike<number>>): number;
+  /** The learning-rate buffer's value: the next run uses it (a schedule overwrites it before each run). */
+  lr: number;
+  /** Runs done so far: the next run uses the schedule's a_{steps}. Settable (to resume a schedule). */
+  steps: number;
+}
+
+function checkOutputs(where: string, outputs: Record<string, Tensor> | undefined, graph: Tensor["graph"]) {
+  for (const [name, t] of Object.entries(outputs ?? {})) {
+    if (name === "loss") throw new Error(`${where}: the output name "loss" is reserved for the loss`);
+    if (!t || t.graph !== graph) throw new Error(`${where}: output "${name}" is not a tensor of the loss's graph`);
+  }
+}
+
+function lrAccessors(lrBuffer: Tensor, kernel: Kernel) {
+  return {
+    get(): number {
+      return isInterpreted(kernel) ? readFloat64(lrBuffer)[0] : lrBuffer.value[0];
+    },
+    set(v: number) {
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+        throw new Error(`trainStep: lr must be a finite number >= 0, got ${String(v)}`);
+      }
+      writeFloat64(lrBuffer, [v]);
+    },
+  };
+}
+
+/**
+ * Builds a training step for `loss` with `optimizer` (grads, state, lr buffer, updates) and compiles it.
+ * `run(feeds?)` does one update and returns the loss as a number.
+ */
+export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStep {
+  const where = "trainStep";
+  if (!optimizer || typeof (optimizer as Optimizer).minimize !== "function") {
+    throw new TypeError(`${where}: the second argument must be an optimizer (optim.sgd(...), ...), got ${String(optimizer)}`);
+  }
+  checkOutputs(where, options.outputs, loss.graph);
+  const update = optimizer.minimize(loss, options.params);
+  const reported = update.loss!;
+  const outputs = { loss: reported, ...(options.outputs ?? {}) };
+  const updates = [...update.updates, ...stateUpdates(Object.values(outputs))];
+  const kernel = makeKernel(where, outputs, {
+    updates,
+    engine: options.engine,
+    checkFinite: options.checkFinite,
+  });
+  const lr = lrAccessors(update.lr, kernel);
+  const schedule = typeof optimizer.lr === "function" && (options.autoSchedule ?? true) ? optimizer.lr : null;
+  let steps = 0;
+  const lossOut = kernel.outputs.loss;
+  const step: TrainStep = {
+    inputs: kernel.inputs,
+    outputs: kernel.outputs,
+    kernel,
+    source: kernel.source,
+    engine: kernel.engine,
+    update,
+    loss: reported,
+    optimizer,
+    run(feeds) {
+      if (schedule) lr.set(schedule(steps));
+      kernel.run(feeds);
+      steps++;
+      return isInterpreted(kernel) ? kernel.outputs64.loss[0] : lossOut[0];
+    },
+    get lr() {
+      return lr.get();
+    },
+    set lr(v: number) {
+      lr.set(v);
+    },
+    get steps() {
+      return steps;
+    },
+    set steps(k: number) {
+      if (!Number.isInteger(k) || k < 0) throw new Error(`trainStep: steps must be a whole number >= 0, got ${k}`);
+      steps = k;
+    },
+  };
+  return step;
+}
+
+// ------------------------------------------------------------------------------------- accumulation
+
+export interface AccumulateOptions extends KernelBuildOptions {
+  /** The params to accumulate gradients for (default: every trainable param the loss depends on). */
+  params?: readonly Tensor[];
+  /** Extra outputs, e.g. { logits }. */
+  outputs?: Record<string, Tensor>;
+}
+
+export interface ApplyStep {
+  readonly kernel: Kernel;
+  readonly update: OptimizerUpdate;
+  /** Applies the optimizer with the accumulated gradients; returns their global L2 norm (before clipping). */
+  run(): number;
+  lr: number;
+  steps: number;
+}
+
+export interface AccumulateStep {
+  readonly inputs: Record<string, Float32Array>;
+  readonly outputs: Record<string, Float32Array>;
+  readonly kernel: Kernel;
+  readonly params: readonly Tensor[];
+  /** The grad buffer of each param (like param.grad in PyTorch). */
+  readonly grads: ReadonlyMap<Tensor, Tensor>;
+  /** Adds ∇loss to the grad buffers; returns the loss. */
+  run(feeds?: Record<string, ArrayLike<number>>): number;
+  /** Sets every grad buffer to zero. */
+  zeroGrad(): void;
+  /** A kernel that updates the params with `optimizer` from the grad buffers (it does not zero them). */
+  applyStep(optimizer: Optimizer, options?: KernelBuildOptions & { autoSchedule?: boolean }): ApplyStep;
+}
+
+/** Grad buffers are per param, shared by every accumulateStep of its graph (e.g. two batch sizes). */
+const gradBuffers = new WeakMap<Tensor, Tensor>();
+
+export function gradBuffer(p: Tensor): Tensor {
+  let b = gradBuffers.get(p);
+  if (!b) {
+    b = p.graph.buffer(uniqueName(p.graph, `${p.name}.grad`), p.shape, 0);
+    gradBuffers.set(p, b);
+  }
+  return b;
+}
+
+/**
+ * Gradient accumulation: run() adds ∇loss (for this micro-batch) into per-param grad buffers, as
+ * PyTorch's loss.backward() accumulates into .grad; applyStep(optimizer).run() then updates the params
+ * from the buffers (like optimizer.step()), and zeroGrad() clears them. For the mean loss over k
+ * micro-batches, scale the loss by 1/k (or use a "sum" loss and the right lr).
+ */
+export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): AccumulateStep {
+  const where = "accumulateStep";
+  if (loss.size !== 1) throw new Error(`${where}: the loss must be a scalar, got ${loss.describe()}`);
+  checkOutputs(where, options.outputs, loss.graph);
+  const g = loss.graph;
+  const params = [...(options.params ?? trainableParamsOf(loss))];
+  if (params.length === 0) throw new Error(`${where}: no trainable params (the loss depends on none)`);
+  const grads = grad(loss, params);
+  const buffers = new Map(params.map((p) => [p, gradBuffer(p)] as const));
+  const outputs = { loss, ...(options.outputs ?? {}) };
+  const updates = g.inScope("grad", () =>
+    params.map((p, i) => {
+      const b = buffers.get(p)!;
+      return assign(b, b.add(grads[i]));
+    }),
+  );
+  updates.push(...stateUpdates(Object.values(outputs)));
+  const kernel = makeKernel(where, outputs, { updates, engine: options.engine, checkFinite: options.checkFinite });
+  const zeros = params.map((p) => new Float64Array(p.size));
+  return {
+    inputs: kernel.inputs,
+    outputs: kernel.outputs,
+    kernel,
+    params,
+    grads: buffers,
+    run(feeds) {
+      kernel.run(feeds);
+      return isInterpreted(kernel) ? kernel.outputs64.loss[0] : kernel.outputs.loss[0];
+    },
+    zeroGrad() {
+      params.forEach((p, i) => writeFloat64(buffers.get(p)!, zeros[i]));
+    },
+    applyStep(optimizer, opts = {}) {
+      const update = optimizer.applyGradients(
+        params,
+        params.map((p) => buffers.get(p)!),
+      );
+      const bufs = params.map((p) => buffers.get(p)!);
+      const gradNorm = g.inScope("grad", () => {
+        let total = bufs[0].square().sum();
+        for (const b of bufs.slice(1)) total = total.add(b.square().sum());
+        return total.sqrt();
+      });
+      const k = makeKernel("applyStep", { gradNorm }, {
+        updates: update.updates,
+        engine: opts.engine ?? options.engine,
+        checkFinite: opts.checkFinite ?? options.checkFinite,
+      });
+      const lr = lrAccessors(update.lr, k);
+      const schedule = typeof optimizer.lr === "function" && (opts.autoSchedule ?? true) ? optimizer.lr : null;
+      let steps = 0;
+      return {
+        kernel: k,
+        update,
+        run() {
+          if (schedule) lr.set(schedule(steps));
+          k.run();
+          steps++;
+          return isInterpreted(k) ? k.outputs64.gradNorm[0] : k.outputs.gradNorm[0];
+        },
+        get lr() {
+          return lr.get();
+        },
+        set lr(v: number) {
+          lr.set(v);
+        },
+        get steps() {
+          return steps;
+        },
+        set steps(v: number) {
+          if (!Number.isInteger(v) || v < 0) throw new Error(`applyStep: steps must be a whole number >= 0, got ${v}`);
+          steps = v;
+        },
+      };
+    },
+  };
+}
