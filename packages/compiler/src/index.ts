@@ -7,3 +7,4 @@ export { fuse, type Group, type Schedule } from "./schedule/fuse";
 export { planMemory, type MemoryPlan } from "./memory/plan";
 export { generateStep } from "./codegen/step";
 export { programText, fusedGroups } from "./dump";
+export { defineElementwise, parseElementwise, type CustomElementwiseOp } from "./custom-op";

@@ -100,7 +100,7 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
     const at = posOf(u.value);
     if ((lastRead.get(u.target) ?? -1) > at) continue;
     const shape = p.nodes[u.value].shape;
-    const direct = g.nodes.every((id) =>
+    const direct = g.nodes.filter((id) => id !== g.root).every((id) =>
       p.nodes[id].inputs.every((i) => {
         const a = views.access(i)!;
         return (
@@ -225,9 +225,23 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
     inPlaceUpdates,
     buffers,
     arenaBytes: arenaFloats * 4,
-    naiveBytes: slots.reduce((n, sl) => n + align(sl.floats) * 4, 0),
+    naiveBytes: naiveBytes(s),
     scratch,
   };
+}
+
+/**
+ * What an eager executor (one op at a time, no fusion, no reuse, tfjs-style) would allocate for the
+ * same program: a buffer for every computed node that is not a free view.
+ */
+function naiveBytes(s: Schedule): number {
+  const p = s.program;
+  let bytes = 0;
+  for (const n of p.nodes) {
+    if (n.leaf || n.op === "const" || s.views.isView(n.id)) continue;
+    bytes += align(sizeOf(n.shape)) * 4;
+  }
+  return bytes;
 }
 
 function align(floats: number): number {

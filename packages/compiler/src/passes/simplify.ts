@@ -4,9 +4,10 @@
  * sums over size-1 axes, and stopGradient (an identity once the gradient graph exists).
  */
 import { getOp, isElementwise, sameShape } from "@adjoint/core";
-import { keep, type PNode, type Program, rewrite } from "../program";
+import { consumers, keep, type PNode, type Program, rewrite } from "../program";
 
 export function simplify(p: Program): Program {
+  const users = consumers(p);
   return rewrite(p, (n, inputs, emit, nodes) => {
     const arg = (i: number) => nodes[inputs[i]];
     const scalarValue = (i: number): number | undefined => {
@@ -64,6 +65,14 @@ export function simplify(p: Program): Program {
           });
         }
         if (perm.every((q, i) => q === i)) return inputs[0];
+        // (A·B)ᵀ = Bᵀ·Aᵀ: the matmul then writes the layout its reader wants (a weight gradient comes out
+        // as [out,in], ready for a fused update), and the transposes are free strided reads.
+        if (inner.op === "matmul" && inner.shape.length === 2 && users[n.inputs[0]].length === 1) {
+          const [a, b] = inner.inputs;
+          const t = (x: number) =>
+            emit({ op: "permute", inputs: [x], attrs: { perm: [1, 0] }, shape: [nodes[x].shape[1], nodes[x].shape[0]], origin: n.origin });
+          return emit({ op: "matmul", inputs: [t(b), t(a)], attrs: {}, shape: n.shape, origin: inner.origin });
+        }
         break;
       }
       case "reshape":
