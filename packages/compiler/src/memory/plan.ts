@@ -94,7 +94,10 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
   for (const u of p.updates) writtenTargets.set(u.target, (writtenTargets.get(u.target) ?? 0) + 1);
   for (const u of p.updates) {
     const g = s.groupOf.get(u.value);
-    if (!g || g.kind !== "elementwise" || views.isView(u.value) || writtenTargets.get(u.target) !== 1)
+    if (!g || views.isView(u.value) || writtenTargets.get(u.target) !== 1) continue;
+    if (g.kind !== "elementwise" && g.kind !== "matmul") continue;
+    // A matmul epilogue may write the target only if the product itself does not read it.
+    if (g.kind === "matmul" && (g.root === u.value || p.nodes[g.root!].inputs.some((i) => views.baseOf(i) === u.target)))
       continue;
     if (p.outputs.some(([, id]) => id === u.value)) continue;
     const at = posOf(u.value);
