@@ -236,7 +236,9 @@ describe("grad: argument checks", () => {
 describe("backward", () => {
   function model() {
     const g = new Graph();
-    const init = (v: Float32Array) => v.forEach((_, i) => (v[i] = 0.1 * (i + 1)));
+    const init = (v: Float32Array) => {
+      for (let i = 0; i < v.length; i++) v[i] = 0.1 * (i + 1);
+    };
     const W = g.param("W", [2, 3], { init });
     const b = g.param("b", [2], { init });
     const frozen = g.param("frozen", [2], { init, requiresGrad: false });

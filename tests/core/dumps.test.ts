@@ -126,7 +126,9 @@ describe("toText", () => {
     const b = g.input("b", [2], { requiresGrad: true });
     const used = a.exp();
     b.tanh(); // not shown
-    expect(g.toText({ outputs: [used] })).toBe('%0 = input "a" : f32[2]\n%1 = exp %0 : f32[2]\nreturn 0=%1\n');
+    expect(g.toText({ outputs: [used] })).toBe(
+      '%0 = input "a" : f32[2]\n%1 = exp %0 : f32[2]\nreturn 0=%1\n',
+    );
     expect(g.toText({ outputs: { y: b.sum() } })).toBe(
       '%0 = input "b" requiresGrad : f32[2]\n%1 = sum[axes=[0] keepdims=false] %0 : f32[]\nreturn y=%1\n',
     );

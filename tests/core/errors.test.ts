@@ -64,7 +64,9 @@ describe("shape mismatches name the op and both shapes", () => {
       ["maximum", () => x.maximum(y)],
     ] as const) {
       expect(f).toThrow(ShapeError);
-      expect(f).toThrow(new RegExp(`^${op}: shapes \\[(2,3|4)\\] and \\[(4|2,3)\\] cannot be broadcast together`));
+      expect(f).toThrow(
+        new RegExp(`^${op}: shapes \\[(2,3|4)\\] and \\[(4|2,3)\\] cannot be broadcast together`),
+      );
     }
     expect(() => g.input("a", [3, 2]).add(g.input("b", [2, 3]))).toThrow(
       /add: shapes \[3,2\] and \[2,3\] cannot be broadcast together \(dimension 0 of the result: 3 vs 2/,
@@ -79,7 +81,9 @@ describe("shape mismatches name the op and both shapes", () => {
 
   it("reshape to a different number of elements, or with two -1", () => {
     const { x } = graph();
-    expect(() => x.reshape([4, 2])).toThrow(/reshape: cannot reshape \[2,3\] \(6 elements\) to \[4,2\] \(8 elements\)/);
+    expect(() => x.reshape([4, 2])).toThrow(
+      /reshape: cannot reshape \[2,3\] \(6 elements\) to \[4,2\] \(8 elements\)/,
+    );
     expect(() => x.reshape([-1, -1])).toThrow(/reshape: at most one dimension may be -1, got \[-1,-1\]/);
     expect(() => x.reshape([4, -1])).toThrow(/reshape: cannot reshape \[2,3\] to \[4,-1\]/);
   });
@@ -98,9 +102,15 @@ describe("shape mismatches name the op and both shapes", () => {
     expect(() => mseLoss(x, g.input("t", [3, 2]))).toThrow(
       /mseLoss: prediction \[2,3\] and target \[3,2\] must have the same shape/,
     );
-    expect(() => mseLoss(x, x, "max" as "sum")).toThrow(/mseLoss: reduction must be "mean" or "sum", got "max"/);
-    expect(() => linear(x, g.param("W", [4, 2]))).toThrow(/linear: input \[2,3\] does not fit weight \[4,2\]/);
-    expect(() => linear(x, g.param("W2", [4, 3]), g.param("b", [3]))).toThrow(/linear: bias must be \[4\], got \[3\]/);
+    expect(() => mseLoss(x, x, "max" as "sum")).toThrow(
+      /mseLoss: reduction must be "mean" or "sum", got "max"/,
+    );
+    expect(() => linear(x, g.param("W", [4, 2]))).toThrow(
+      /linear: input \[2,3\] does not fit weight \[4,2\]/,
+    );
+    expect(() => linear(x, g.param("W2", [4, 3]), g.param("b", [3]))).toThrow(
+      /linear: bias must be \[4\], got \[3\]/,
+    );
     expect(() => crossEntropy(x, g.input("l", [3]))).toThrow(
       /crossEntropy: labels must be class indices \[2\] or probabilities \[2,3\] for logits \[2,3\], got \[3\]/,
     );
@@ -126,9 +136,13 @@ describe("shape mismatches name the op and both shapes", () => {
 
   it("invalid shapes of leaves", () => {
     const g = new Graph();
-    expect(() => g.input("a", [-1, 2])).toThrow(/input: invalid shape \[-1,2\]: dimensions must be whole numbers >= 0/);
+    expect(() => g.input("a", [-1, 2])).toThrow(
+      /input: invalid shape \[-1,2\]: dimensions must be whole numbers >= 0/,
+    );
     expect(() => g.param("b", [1.5])).toThrow(/param: invalid shape \[1.5\]/);
-    expect(() => g.constant([1, 2, 3], [2, 2])).toThrow(/constant: 3 values given for shape \[2,2\] \(expected 4\)/);
+    expect(() => g.constant([1, 2, 3], [2, 2])).toThrow(
+      /constant: 3 values given for shape \[2,2\] \(expected 4\)/,
+    );
   });
 
   it("duplicate and missing leaf names", () => {
@@ -202,8 +216,12 @@ describe("non-finite attributes and constants are refused", () => {
   it("pow(NaN), pow(Infinity), leakyRelu(Infinity), step(NaN)", () => {
     const { x } = graph();
     expect(() => x.pow(Number.NaN)).toThrow(/^pow: the exponent must be a finite number, got NaN/);
-    expect(() => x.pow(Number.POSITIVE_INFINITY)).toThrow(/pow: the exponent must be a finite number, got Infinity/);
-    expect(() => x.leakyRelu(Number.POSITIVE_INFINITY)).toThrow(/leakyRelu: alpha must be a finite number, got Infinity/);
+    expect(() => x.pow(Number.POSITIVE_INFINITY)).toThrow(
+      /pow: the exponent must be a finite number, got Infinity/,
+    );
+    expect(() => x.leakyRelu(Number.POSITIVE_INFINITY)).toThrow(
+      /leakyRelu: alpha must be a finite number, got Infinity/,
+    );
     expect(() => step(x, Number.NaN)).toThrow(/step: at0 must be a finite number, got NaN/);
   });
 
@@ -221,7 +239,9 @@ describe("non-finite attributes and constants are refused", () => {
 
   it("non-finite numeric attributes given directly to addNode", () => {
     const { g, x } = graph();
-    expect(() => g.addNode("pow", [x], { p: Number.NaN })).toThrow(/pow: attribute p = NaN is not a finite number/);
+    expect(() => g.addNode("pow", [x], { p: Number.NaN })).toThrow(
+      /pow: attribute p = NaN is not a finite number/,
+    );
   });
 });
 

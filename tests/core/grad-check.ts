@@ -64,7 +64,14 @@ export function build(
   const loss =
     y.size === 1 && y.rank === 0
       ? y
-      : y.mul(g.constant(Array.from({ length: y.size }, () => rng.uniformRange(-1, 1)), y.shape)).sum();
+      : y
+          .mul(
+            g.constant(
+              Array.from({ length: y.size }, () => rng.uniformRange(-1, 1)),
+              y.shape,
+            ),
+          )
+          .sum();
   return { g, xs, wrt, feeds, loss, y };
 }
 
@@ -101,7 +108,7 @@ export function secondOrderCheck(
     const term = gi.mul(v).sum();
     loss2 = loss2 ? loss2.add(term) : term;
   }
-  if (!loss2 || !loss2.requiresGrad) {
+  if (!loss2?.requiresGrad) {
     throw new Error("secondOrderCheck: the first gradient does not depend on the inputs (a linear function)");
   }
   const report = assertGradients(loss2, b.wrt, b.feeds, options);

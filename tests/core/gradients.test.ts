@@ -149,7 +149,10 @@ describe("binary elementwise ops: gradients match finite differences, with broad
   ] as const) {
     it(`${opName}: same shapes, no ties`, () => {
       gradCheck(
-        { a: X([2, 3], { values: [1, -1, 0.5, 2, 0, -0.3] }), b: X([2, 3], { values: [0, 1, 0.2, 2.5, -1, 0.3] }) },
+        {
+          a: X([2, 3], { values: [1, -1, 0.5, 2, 0, -0.3] }),
+          b: X([2, 3], { values: [0, 1, 0.2, 2.5, -1, 0.3] }),
+        },
         ({ a, b }) => op(a, b),
       );
     });
@@ -157,8 +160,9 @@ describe("binary elementwise ops: gradients match finite differences, with broad
       gradCheck({ a: X([3, 1], { values: a31 }), b: X([1, 4], { values: b14 }) }, ({ a, b }) => op(a, b));
     });
     it(`${opName}: scalar and matrix`, () => {
-      gradCheck({ a: X([], { values: [0.45] }), b: X([2, 3], { values: [0, 1, 0.2, 2.5, -1, 0.3] }) }, ({ a, b }) =>
-        op(a, b),
+      gradCheck(
+        { a: X([], { values: [0.45] }), b: X([2, 3], { values: [0, 1, 0.2, 2.5, -1, 0.3] }) },
+        ({ a, b }) => op(a, b),
       );
     });
   }
@@ -303,7 +307,10 @@ describe("neural ops: gradients match finite differences", () => {
   });
   it("crossEntropy against class indices", () => {
     const r = gradCheck(
-      { logits: X([4, 3], { low: -2, high: 2 }), labels: X([4], { values: [0, 2, 1, 2], requiresGrad: false }) },
+      {
+        logits: X([4, 3], { low: -2, high: 2 }),
+        labels: X([4], { values: [0, 2, 1, 2], requiresGrad: false }),
+      },
       ({ logits, labels }) => crossEntropy(logits, labels),
     );
     expect(r.y.shape).toEqual([]);
@@ -340,7 +347,9 @@ describe("neural ops: gradients match finite differences", () => {
   });
   it("linear with params (values from storage, float32)", () => {
     const g = new Graph({ seed: 3 });
-    const init = (v: Float32Array) => v.forEach((_, i) => (v[i] = Math.sin(i + 1)));
+    const init = (v: Float32Array) => {
+      for (let i = 0; i < v.length; i++) v[i] = Math.sin(i + 1);
+    };
     const W = g.param("W", [2, 3], { init });
     const b = g.param("b", [2], { init });
     const x = g.input("x", [4, 3]);

@@ -118,7 +118,13 @@ describe("elementwise binary ops", () => {
 
   it("broadcast [2,3] - [3] and [3] - [2,3] (a row vector against each row)", () => {
     binary(sub, v([2, 3], [10, 20, 30, 40, 50, 60]), v([3], [1, 2, 3]), [2, 3], [9, 18, 27, 39, 48, 57]);
-    binary(sub, v([3], [1, 2, 3]), v([2, 3], [10, 20, 30, 40, 50, 60]), [2, 3], [-9, -18, -27, -39, -48, -57]);
+    binary(
+      sub,
+      v([3], [1, 2, 3]),
+      v([2, 3], [10, 20, 30, 40, 50, 60]),
+      [2, 3],
+      [-9, -18, -27, -39, -48, -57],
+    );
   });
 
   it("broadcast a scalar against a matrix, and plain numbers lifted to constants", () => {
@@ -144,7 +150,7 @@ describe("elementwise unary ops", () => {
     unary(neg, [1, -2, 0], [-1, 2, -0]);
     unary(exp, [0, 1, LN2], [1, Math.E, 2]);
     unary(log, [1, Math.E, 0.25], [0, 1, -1.3862943611198906]);
-    unary(sqrt, [4, 9, 2, 0], [2, 3, 1.4142135623730951, 0]);
+    unary(sqrt, [4, 9, 2, 0], [2, 3, Math.SQRT2, 0]);
   });
 
   it("tanh and sigmoid", () => {
@@ -187,7 +193,10 @@ describe("elementwise unary ops", () => {
     unary(
       gelu,
       [0, 1, -1, 2, 0.5, -3],
-      [0, 0.8411919906082768, -0.15880800939172324, 1.954597694087775, 0.34571400982514394, -0.0036373920817729943],
+      [
+        0, 0.8411919906082768, -0.15880800939172324, 1.954597694087775, 0.34571400982514394,
+        -0.0036373920817729943,
+      ],
     );
   });
 
@@ -280,7 +289,8 @@ describe("reductions", () => {
   it("reductions of a rank-3 tensor along the middle axis", () => {
     // x[i,j,k] = 100i + 10j + k for a [2,3,2] tensor.
     const vals: number[] = [];
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 2; k++) vals.push(100 * i + 10 * j + k);
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 2; k++) vals.push(100 * i + 10 * j + k);
     const { y, value } = run({ x: v([2, 3, 2], vals) }, ({ x }) => sum(x, 1, true));
     expect(y.shape).toEqual([2, 1, 2]);
     expectValues(value, [30, 33, 330, 333]);
@@ -389,15 +399,11 @@ describe("layout ops", () => {
   });
 
   it("concat along axis 0 and 1", () => {
-    const a = run(
-      { a: v([1, 2], [1, 2]), b: v([2, 2], [3, 4, 5, 6]) },
-      ({ a, b }) => concat([a, b], 0),
-    );
+    const a = run({ a: v([1, 2], [1, 2]), b: v([2, 2], [3, 4, 5, 6]) }, ({ a, b }) => concat([a, b], 0));
     expect(a.y.shape).toEqual([3, 2]);
     expectValues(a.value, [1, 2, 3, 4, 5, 6]);
-    const b = run(
-      { a: v([2, 1], [1, 2]), b: v([2, 2], [3, 4, 5, 6]), c: v([2, 1], [7, 8]) },
-      ({ a, b, c }) => concat([a, b, c], -1),
+    const b = run({ a: v([2, 1], [1, 2]), b: v([2, 2], [3, 4, 5, 6]), c: v([2, 1], [7, 8]) }, ({ a, b, c }) =>
+      concat([a, b, c], -1),
     );
     expect(b.y.shape).toEqual([2, 4]);
     expectValues(b.value, [1, 3, 4, 7, 2, 5, 6, 8]);
@@ -469,9 +475,8 @@ describe("neural ops", () => {
     );
     expect(y.shape).toEqual([2, 3]);
     expectValues(value, [11, 22, 33, 13, 24, 37]);
-    const noBias = run(
-      { x: v([1, 2], [1, 2]), W: v([3, 2], [1, 0, 0, 1, 1, 1]) },
-      ({ x, W }) => linear(x, W),
+    const noBias = run({ x: v([1, 2], [1, 2]), W: v([3, 2], [1, 0, 0, 1, 1, 1]) }, ({ x, W }) =>
+      linear(x, W),
     );
     expectValues(noBias.value, [1, 2, 3]);
   });

@@ -118,7 +118,12 @@ describe("unary elementwise ops: gradient of gradient matches finite differences
     for (const op of [relu, abs, (x: Tensor) => leakyRelu(x, 0.1), (x: Tensor) => pow(x, 1), neg]) {
       const g = new Graph();
       const x = g.input("x", [4], { requiresGrad: true });
-      const [d1] = grad(op(x).mul(x.graph.constant([1, -2, 3, 0.5], [4])).sum(), [x]);
+      const [d1] = grad(
+        op(x)
+          .mul(x.graph.constant([1, -2, 3, 0.5], [4]))
+          .sum(),
+        [x],
+      );
       expect(d1.requiresGrad).toBe(false); // a step function of x: nothing to differentiate
       const [d2] = grad(d1.mul(x.graph.constant([0.3, 0.1, -1, 2], [4])).sum(), [x]);
       expect(Array.from(evaluate(d2, { x: [-1.5, -0.2, 0.3, 2] }))).toEqual([0, 0, 0, 0]);
@@ -157,7 +162,8 @@ describe("tanh, sigmoid and exp: closed forms and third order", () => {
 
   it("exp: every derivative is exp", () => {
     const { v1, v2, v3 } = derivatives(exp);
-    for (const v of [v1, v2, v3]) expect(Array.from(v)).toEqual(xs.map((x) => expect.closeTo(Math.exp(x), 12)));
+    for (const v of [v1, v2, v3])
+      expect(Array.from(v)).toEqual(xs.map((x) => expect.closeTo(Math.exp(x), 12)));
   });
 
   for (const [name, op] of [
@@ -169,7 +175,11 @@ describe("tanh, sigmoid and exp: closed forms and third order", () => {
       const g = new Graph();
       const x = g.input("x", [2, 2], { requiresGrad: true });
       const rng = new Rng(7);
-      const rand = () => g.constant(Array.from({ length: 4 }, () => rng.uniformRange(-1, 1)), [2, 2]);
+      const rand = () =>
+        g.constant(
+          Array.from({ length: 4 }, () => rng.uniformRange(-1, 1)),
+          [2, 2],
+        );
       const f = op(x.mul(rand())).mul(rand()).sum();
       const [d1] = grad(f, [x]);
       const [d2] = grad(d1.mul(rand()).sum(), [x]);
@@ -195,7 +205,8 @@ describe("binary elementwise ops: gradient of gradient, with broadcasting", () =
   ];
   for (const [opName, op, bRange, bare] of ops) {
     for (const [shapeName, sa, sb] of shapes) {
-      it(`${opName}: ${shapeName}`, () => both({ a: X(sa), b: X(sb, bRange) }, ({ a, b }) => op(a, b), { bare }));
+      it(`${opName}: ${shapeName}`, () =>
+        both({ a: X(sa), b: X(sb, bRange) }, ({ a, b }) => op(a, b), { bare }));
     }
   }
   for (const [opName, op] of [
@@ -212,7 +223,10 @@ describe("binary elementwise ops: gradient of gradient, with broadcasting", () =
     it(`${opName}: of nonlinear operands`, () => {
       // a² = [1.44, 1, 0.25, 4, 0, 0.09] vs exp(b) = [1, 2.72, 1.22, 12.2, 0.37, 1.35]: no ties.
       check(
-        { a: X([2, 3], { values: [1.2, -1, 0.5, 2, 0, -0.3] }), b: X([2, 3], { values: [0, 1, 0.2, 2.5, -1, 0.3] }) },
+        {
+          a: X([2, 3], { values: [1.2, -1, 0.5, 2, 0, -0.3] }),
+          b: X([2, 3], { values: [0, 1, 0.2, 2.5, -1, 0.3] }),
+        },
         ({ a, b }) => op(a.square(), b.exp()),
       );
     });
@@ -256,10 +270,13 @@ describe("layout ops: gradient of gradient", () => {
   it("reshape with -1", () => both({ x: X([2, 3]) }, ({ x }) => reshape(x, [-1, 2]), wrapped));
   it("broadcastTo", () => both({ x: X([3, 1]) }, ({ x }) => broadcastTo(x, [2, 3, 4]), wrapped));
   it("slice", () => both({ x: X([3, 4]) }, ({ x }) => slice(x, 1, 3, 1), wrapped));
-  it("concat", () =>
-    both({ a: X([2, 2]), b: X([2, 1]) }, ({ a, b }) => concat([a, b, a], 1), wrapped));
+  it("concat", () => both({ a: X([2, 2]), b: X([2, 1]) }, ({ a, b }) => concat([a, b, a], 1), wrapped));
   it("a product through layout ops (bare)", () => {
-    check({ x: X([2, 3]) }, ({ x }) => matmul(x, transpose(x)).reshape([-1]).mul(slice(x, 0, 1).reshape([-1]).sum()));
+    check({ x: X([2, 3]) }, ({ x }) =>
+      matmul(x, transpose(x))
+        .reshape([-1])
+        .mul(slice(x, 0, 1).reshape([-1]).sum()),
+    );
   });
 });
 
@@ -274,9 +291,8 @@ describe("neural ops: gradient of gradient", () => {
     );
   });
   it("crossEntropy against probability targets", () => {
-    both(
-      { logits: X([2, 3], { low: -2, high: 2 }), t: X([2, 3], { low: 0, high: 1 }) },
-      ({ logits, t }) => crossEntropy(logits, t),
+    both({ logits: X([2, 3], { low: -2, high: 2 }), t: X([2, 3], { low: 0, high: 1 }) }, ({ logits, t }) =>
+      crossEntropy(logits, t),
     );
   });
   it("mseLoss mean and sum", () => {

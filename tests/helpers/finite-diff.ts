@@ -61,7 +61,9 @@ function label(t: Tensor): string {
 /** The float64 value a leaf has under `feeds`: the feed if there is one, else its stored value. */
 export function leafValue(leaf: Tensor, feeds: Feeds): Float64Array {
   if (!LEAF_ROLES.has(leaf.role)) {
-    throw new Error(`finite-diff: ${label(leaf)} is not a leaf (input, param or buffer): it cannot be perturbed`);
+    throw new Error(
+      `finite-diff: ${label(leaf)} is not a leaf (input, param or buffer): it cannot be perturbed`,
+    );
   }
   const name = leaf.name!;
   if (name in feeds) return Float64Array.from(feeds[name]);
@@ -138,7 +140,8 @@ export function compareGradients(
       const n = num[i];
       const error = Math.abs(s - n);
       const allowed = atol + rtol * Math.max(Math.abs(s), Math.abs(n)) + noise;
-      if (!(error <= allowed)) mismatches.push({ leaf: names[k], index: i, symbolic: s, numeric: n, error, allowed });
+      if (!(error <= allowed))
+        mismatches.push({ leaf: names[k], index: i, symbolic: s, numeric: n, error, allowed });
       maxAbsError = Math.max(maxAbsError, error); // NaN stays NaN
     }
   });
@@ -162,6 +165,9 @@ export function checkGradients(
   feeds: Feeds,
   options: GradCheckOptions = {},
 ): GradCheckReport {
+  if (loss.size !== 1) {
+    throw new Error(`finite-diff: the loss must have one element, got ${loss.describe()} (reduce it first)`);
+  }
   for (const leaf of wrt) leafValue(leaf, feeds); // a clear error for a non-leaf or an unfed input
   const grads = options.grads ?? grad(loss, wrt);
   if (grads.length !== wrt.length) throw new Error("finite-diff: one symbolic gradient per leaf is needed");

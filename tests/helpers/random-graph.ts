@@ -77,7 +77,19 @@ interface Entry {
   min: number;
 }
 
-const SMOOTH_ANY = ["tanh", "sigmoid", "sin", "cos", "neg", "square", "exp", "softplus", "gelu", "pow2", "pow3"];
+const SMOOTH_ANY = [
+  "tanh",
+  "sigmoid",
+  "sin",
+  "cos",
+  "neg",
+  "square",
+  "exp",
+  "softplus",
+  "gelu",
+  "pow2",
+  "pow3",
+];
 const SMOOTH_POSITIVE = ["log", "sqrt", "reciprocal", "pow0.5", "pow-1.5", "pow1.5"];
 
 export function randomGraph(seed: number, options: RandomGraphOptions = {}): RandomGraph {
@@ -209,7 +221,8 @@ class Builder {
     let maxAbs = 0;
     let min = Number.POSITIVE_INFINITY;
     for (const v of values) {
-      if (!Number.isFinite(v)) throw new Error(`randomGraph(${this.seed}): non-finite value in ${t.describe()}`);
+      if (!Number.isFinite(v))
+        throw new Error(`randomGraph(${this.seed}): non-finite value in ${t.describe()}`);
       maxAbs = Math.max(maxAbs, Math.abs(v));
       min = Math.min(min, v);
     }
@@ -283,10 +296,17 @@ class Builder {
     if (SMOOTH_POSITIVE.includes(op)) {
       const p = this.positive(a);
       const p1 = op.startsWith("pow") ? Number(op.slice(3)) : 0;
-      const est = op === "reciprocal" ? 1 / p.min : op === "pow-1.5" ? p.min ** -1.5 : p.maxAbs ** Math.max(p1, 1);
+      const est =
+        op === "reciprocal" ? 1 / p.min : op === "pow-1.5" ? p.min ** -1.5 : p.maxAbs ** Math.max(p1, 1);
       if (est > B) return false;
       const t =
-        op === "log" ? p.t.log() : op === "sqrt" ? p.t.sqrt() : op === "reciprocal" ? p.t.reciprocal() : p.t.pow(p1);
+        op === "log"
+          ? p.t.log()
+          : op === "sqrt"
+            ? p.t.sqrt()
+            : op === "reciprocal"
+              ? p.t.reciprocal()
+              : p.t.pow(p1);
       return this.result(t, `${op}(${p.how}${a.t.describe()})`, a);
     }
     const m = a.maxAbs;
@@ -341,7 +361,11 @@ class Builder {
     const r = this.rng.uniform();
     // b: another pool tensor (maybe a itself: fan-out), a new leaf of another shape, or a plain number.
     const b: Entry =
-      r < 0.6 ? this.pick() : r < 0.85 ? this.addLeaf(this.subShape(), this.rng.uniform() < 0.5) : this.numberEntry();
+      r < 0.6
+        ? this.pick()
+        : r < 0.85
+          ? this.addLeaf(this.subShape(), this.rng.uniform() < 0.5)
+          : this.numberEntry();
     const op = this.choose(["add", "sub", "mul", "div"]);
     const B = this.bound;
     const [x, y] = this.rng.uniform() < 0.5 ? [b, a] : [a, b];
@@ -441,7 +465,11 @@ class Builder {
       const candidates = this.pool.filter((c) => {
         if (c.t.rank < 2 || c.t.shape[c.t.rank - 2] !== q) return false;
         if (c.t.rank === 3 && a.t.rank === 3 && c.t.shape[0] !== a.t.shape[0]) return false;
-        return this.fits([...(c.t.rank === 3 ? [c.t.shape[0]] : a.t.rank === 3 ? [a.t.shape[0]] : []), p, c.t.shape[c.t.rank - 1]]);
+        return this.fits([
+          ...(c.t.rank === 3 ? [c.t.shape[0]] : a.t.rank === 3 ? [a.t.shape[0]] : []),
+          p,
+          c.t.shape[c.t.rank - 1],
+        ]);
       });
       if (candidates.length === 0) return false;
       const c = this.choose(candidates);
@@ -522,8 +550,8 @@ class Builder {
       const reduction = this.rng.uniform() < 0.5 ? "mean" : "sum";
       const size = shape.reduce((n, d) => n * d, 1);
       if ((x.maxAbs + y.maxAbs) ** 2 * (reduction === "sum" ? size : 1) > this.bound) return false;
-      const fit = (t: Tensor) => (t.shape.join() === shape.join() ? t : t.broadcastTo(shape));
-      const t = mseLoss(fit(x.t), fit(y.t), reduction);
+      const toShape = (t: Tensor) => (t.shape.join() === shape.join() ? t : t.broadcastTo(shape));
+      const t = mseLoss(toShape(x.t), toShape(y.t), reduction);
       return this.result(t, `mseLoss(${x.t.describe()}, ${y.t.describe()}, ${reduction})`, x, y);
     }
     if (kind === 4) {
@@ -534,7 +562,11 @@ class Builder {
       if (a.maxAbs * q > this.bound) return false;
       const W = this.weight([n, q], 1);
       const bias = this.weight([n], 1);
-      return this.result(linear(a.t, W, bias), `linear(${a.t.describe()}, ${W.describe()}, ${bias.describe()})`, a);
+      return this.result(
+        linear(a.t, W, bias),
+        `linear(${a.t.describe()}, ${W.describe()}, ${bias.describe()})`,
+        a,
+      );
     }
     // crossEntropy of [N,C] logits against class indices (a new input) or probabilities (a softmax).
     if (r !== 2) return false;
@@ -548,6 +580,11 @@ class Builder {
     if (!broadcastsTo(b.t.shape, a.t.shape)) return false;
     const target = b.t.shape.join() === a.t.shape.join() ? b.t : b.t.broadcastTo(a.t.shape);
     const probs = target.softmax(1);
-    return this.result(crossEntropy(a.t, probs), `crossEntropy(${a.t.describe()}, softmax(${b.t.describe()}))`, a, b);
+    return this.result(
+      crossEntropy(a.t, probs),
+      `crossEntropy(${a.t.describe()}, softmax(${b.t.describe()}))`,
+      a,
+      b,
+    );
   }
 }
