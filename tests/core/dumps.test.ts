@@ -242,6 +242,12 @@ describe("a deep chain", () => {
     expect(edges.length).toBe(g.nodes.reduce((n, t) => n + t.inputs.length, 0));
   });
 
+  it("of 250,000 ops dumps to text (no call with one argument per node)", () => {
+    const { g, y } = chain(250_000);
+    const text = g.toText({ outputs: { y } });
+    expect(text.trimEnd().endsWith(`return y=%${g.nodes.length - 1}`)).toBe(true);
+  });
+
   it("of 5,000 ops differentiates, evaluates and dumps its gradient graph", () => {
     const { g, x, y } = chain(5000);
     const [dx] = grad(y.sum(), [x]);
