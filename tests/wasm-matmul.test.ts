@@ -21,8 +21,11 @@ interface Case {
   accumulate?: boolean;
   bias?: boolean;
   relu?: boolean;
-  /** Batch count and which operands are broadcast (stride 0); `gap` floats of padding between elements. */
-  batch?: { count: number; broadcastA?: boolean; broadcastB?: boolean; gap?: number };
+  /**
+   * Batch count, which operands are broadcast (stride 0), whether all elements sum into one C (cStride 0) and
+   * `gap` floats of padding between elements.
+   */
+  batch?: { count: number; broadcastA?: boolean; broadcastB?: boolean; sumIntoC?: boolean; gap?: number };
   fma?: boolean;
   tuning?: Partial<MatmulTuning>;
 }
@@ -38,10 +41,11 @@ function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; wor
   const elementFloats = { a: m * k + gap, b: k * n + gap, c: m * n + gap };
   const aCopies = c.batch?.broadcastA ? 1 : count;
   const bCopies = c.batch?.broadcastB ? 1 : count;
+  const cCopies = c.batch?.sumIntoC ? 1 : count;
   const aOffset = 64;
   const bOffset = aOffset + aCopies * elementFloats.a * 4 + 16;
   const cOffset = bOffset + bCopies * elementFloats.b * 4 + 32;
-  const biasOffset = cOffset + count * elementFloats.c * 4 + 4;
+  const biasOffset = cOffset + cCopies * elementFloats.c * 4 + 4;
   const packOffset = biasOffset + n * 4 + 8;
   const spec: MatmulSpec = {
     m,
@@ -60,7 +64,7 @@ function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; wor
       count,
       aStride: c.batch.broadcastA ? 0 : elementFloats.a * 4,
       bStride: c.batch.broadcastB ? 0 : elementFloats.b * 4,
-      cStride: elementFloats.c * 4,
+      cStride: c.batch.sumIntoC ? 0 : elementFloats.c * 4,
     },
     fma: c.fma ?? false,
   };
@@ -78,22 +82,23 @@ function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; wor
   let maxError = 0;
   let maxAllowed = 0;
   let worst = 0;
-  for (let e = 0; e < count; e++) {
-    const a0 = aOffset / 4 + (c.batch?.broadcastA ? 0 : e * elementFloats.a);
-    const b0 = bOffset / 4 + (c.batch?.broadcastB ? 0 : e * elementFloats.b);
-    const c0 = cOffset / 4 + e * elementFloats.c;
+  for (let output = 0; output < cCopies; output++) {
+    const c0 = cOffset / 4 + output * elementFloats.c;
+    const elements = c.batch?.sumIntoC ? Array.from({ length: count }, (_, e) => e) : [output];
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
-        let sum = 0;
-        let sumAbs = 0;
-        for (let p = 0; p < k; p++) {
-          const a = before[a0 + (spec.transA ? p * m + i : i * k + p)]!;
-          const b = before[b0 + (spec.transB ? j * k + p : p * n + j)]!;
-          sum += a * b;
-          sumAbs += Math.abs(a * b);
+        let expected = 0;
+        let scale = 0;
+        for (const e of elements) {
+          const a0 = aOffset / 4 + (c.batch?.broadcastA ? 0 : e * elementFloats.a);
+          const b0 = bOffset / 4 + (c.batch?.broadcastB ? 0 : e * elementFloats.b);
+          for (let p = 0; p < k; p++) {
+            const a = before[a0 + (spec.transA ? p * m + i : i * k + p)]!;
+            const b = before[b0 + (spec.transB ? j * k + p : p * n + j)]!;
+            expected += a * b;
+            scale += Math.abs(a * b);
+          }
         }
-        let expected = sum;
-        let scale = sumAbs;
         if (spec.accumulate) {
           expected += before[c0 + i * n + j]!;
           scale += Math.abs(before[c0 + i * n + j]!);
@@ -103,8 +108,9 @@ function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; wor
           scale += Math.abs(before[biasOffset / 4 + j]!);
         }
         if (c.relu) expected = Math.max(expected, 0);
-        // Worst-case float32 summation bound; FMA and blocking change the rounding, not this bound.
-        const allowed = 2 * (k + 3) * FLOAT32_UNIT_ROUNDOFF * scale + 1e-30;
+        // Worst-case float32 summation bound over all terms; FMA and blocking change the rounding, not this.
+        const terms = k * elements.length;
+        const allowed = 2 * (terms + 3) * FLOAT32_UNIT_ROUNDOFF * scale + 1e-30;
         const error = Math.abs(floats[c0 + i * n + j]! - expected);
         if (!(error <= allowed)) worst++;
         maxError = Math.max(maxError, error / allowed);
@@ -115,7 +121,7 @@ function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; wor
   // Everything outside the C elements must be untouched, except the pack scratch.
   const inC = (index: number) => {
     const relative = index - cOffset / 4;
-    if (relative < 0 || relative >= count * elementFloats.c) return false;
+    if (relative < 0 || relative >= cCopies * elementFloats.c) return false;
     return relative % elementFloats.c < m * n;
   };
   for (let i = 0; i < packOffset / 4; i++) {
@@ -157,11 +163,11 @@ describe("wasm matmul", () => {
       for (const [m, n, k] of sizes) {
         it(`${name} ${m}×${n}×${k}`, () => expectMatches({ m, n, k, ...o, fma }));
       }
-      it(`${name} accumulate 13×21×300 (two K blocks)`, () =>
-        expectMatches({ m: 13, n: 21, k: 300, ...o, fma, accumulate: true }));
-      it(`${name} bias + relu 37×19×512 (K blocks without remainder)`, () =>
-        expectMatches({ m: 37, n: 19, k: 512, ...o, fma, bias: true, relu: true }));
-      it(`${name} accumulate + bias + relu 9×30×600`, () =>
+      it(`${name} accumulate 13×21×300 (three K blocks)`, () =>
+        expectMatches({ m: 13, n: 21, k: 300, ...o, fma, accumulate: true, tuning: { kBlock: 128 } }));
+      it(`${name} bias + relu 37×19×512 (two K blocks, no remainder)`, () =>
+        expectMatches({ m: 37, n: 19, k: 512, ...o, fma, bias: true, relu: true, tuning: { kBlock: 256 } }));
+      it(`${name} accumulate + bias + relu 9×30×600 (default K block + remainder)`, () =>
         expectMatches({ m: 9, n: 30, k: 600, ...o, fma, accumulate: true, bias: true, relu: true }));
       it(`${name} batched, with gaps between elements`, () =>
         expectMatches({ m: 6, n: 11, k: 9, ...o, fma, batch: { count: 3, gap: 5 } }));
@@ -169,21 +175,61 @@ describe("wasm matmul", () => {
         expectMatches({ m: 10, n: 12, k: 20, ...o, fma, batch: { count: 4, broadcastB: true } }));
       it(`${name} batched with broadcast B and gaps (not foldable)`, () =>
         expectMatches({ m: 10, n: 12, k: 20, ...o, fma, batch: { count: 3, broadcastB: true, gap: 3 } }));
+      it(`${name} batched, summed into one C (cStride 0), bias + relu once at the end`, () =>
+        expectMatches({
+          m: 9,
+          n: 10,
+          k: 11,
+          ...o,
+          fma,
+          bias: true,
+          relu: true,
+          batch: { count: 4, sumIntoC: true },
+        }));
+      it(`${name} batched, accumulated into one C with broadcast B and several K blocks`, () =>
+        expectMatches({
+          ...{ m: 5, n: 17, k: 40, ...o, fma, accumulate: true, relu: true, tuning: { kBlock: 16 } },
+          batch: { count: 3, sumIntoC: true, broadcastB: true, gap: 2 },
+        }));
       it(`${name} batched with broadcast A, bias, relu`, () =>
-        expectMatches({ m: 7, n: 9, k: 5, ...o, fma, bias: true, relu: true, batch: { count: 3, broadcastA: true } }));
+        expectMatches({
+          m: 7,
+          n: 9,
+          k: 5,
+          ...o,
+          fma,
+          bias: true,
+          relu: true,
+          batch: { count: 3, broadcastA: true },
+        }));
     }
   }
 
   it("blocks over M and N when they exceed the cache blocks", () => {
     for (const o of orientations) {
       expectMatches({ m: 300, n: 70, k: 40, ...o, tuning: { mBlock: 64, nBlock: 16 } });
-      expectMatches({ m: 30, n: 90, k: 70, ...o, accumulate: true, tuning: { mBlock: 8, nBlock: 32, kBlock: 16 } });
+      expectMatches({
+        m: 30,
+        n: 90,
+        k: 70,
+        ...o,
+        accumulate: true,
+        tuning: { mBlock: 8, nBlock: 32, kBlock: 16 },
+      });
     }
   });
 
   it("supports a 2×16 register tile", () => {
     for (const o of orientations) {
-      expectMatches({ m: 33, n: 50, k: 27, ...o, bias: true, relu: true, tuning: { tileRows: 2, tileCols: 16 } });
+      expectMatches({
+        m: 33,
+        n: 50,
+        k: 27,
+        ...o,
+        bias: true,
+        relu: true,
+        tuning: { tileRows: 2, tileCols: 16 },
+      });
       expectMatches({ m: 3, n: 5, k: 7, ...o, accumulate: true, tuning: { tileRows: 2, tileCols: 16 } });
     }
   });

@@ -75,7 +75,9 @@ export class FunctionBuilder {
   listing(): string {
     const params = this.params.map(([n, t]) => `(param $${n} ${typeNames[t]})`).join(" ");
     const firstLocal = this.params.length;
-    const locals = this.localTypes.map((t, i) => `  (local $${this.localNames[firstLocal + i]} ${typeNames[t]})`);
+    const locals = this.localTypes.map(
+      (t, i) => `  (local $${this.localNames[firstLocal + i]} ${typeNames[t]})`,
+    );
     return [`(func $${this.name} ${params}`, ...locals, ...this.text, ")"].join("\n");
   }
 

@@ -14,7 +14,9 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
   const batch = plan.batch;
   const describe = (name: string, b: Blocks) =>
     `${name}: ${b.full} × ${b.size}${b.remainder > 0 ? ` + ${b.remainder}` : ""}`;
-  const aLayout = spec.transA ? `[k=${k}, m=${m}] (op(A) row stride 4 B, k stride ${m * 4} B)` : `[m=${m}, k=${k}]`;
+  const aLayout = spec.transA
+    ? `[k=${k}, m=${m}] (op(A) row stride 4 B, k stride ${m * 4} B)`
+    : `[m=${m}, k=${k}]`;
   const bLayout = spec.transB ? `[n=${n}, k=${k}] (op(B) column stride ${k * 4} B)` : `[k=${k}, n=${n}]`;
   const epilogue = [
     spec.biasOffset === undefined ? undefined : `bias @${spec.biasOffset}`,
@@ -35,7 +37,7 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
     `;; scratch @${spec.packOffset}, ${plan.packBytes} B: packed B̃ @${plan.packedBOffset}` +
       (plan.packA ? `, packed Ã @${plan.packedAOffset}` : " (A read in place)") +
       (plan.hoistPackB ? ", B̃ packed once for the whole batch" : ""),
-    `;; memory: needs ${plan.memoryEnd} B (${Math.ceil(plan.memoryEnd / 65536)} pages)`,
+    `;; memory: needs ${plan.memoryEnd} B (${Math.ceil(plan.memoryEnd / 65536)} × 64 KiB pages)`,
     ";;",
     ";; for batch / for jc (N block) / for pc (K block): pack B̃",
     ";;   for ic (M block)" + (plan.packA ? ": pack Ã" : ""),

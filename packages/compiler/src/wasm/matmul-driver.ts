@@ -48,17 +48,30 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     relu: spec.activation === "relu",
   });
   const kernel = (rows: number, cols: number) =>
-    helper(() => emitMicrokernel(kernelShape(rows, cols), spec.biasOffset !== undefined), `tile ${rows} ${cols}`);
+    helper(
+      () => emitMicrokernel(kernelShape(rows, cols), spec.biasOffset !== undefined),
+      `tile ${rows} ${cols}`,
+    );
   const packB = (kc: number, cols: number) => helper(() => emitPackB(plan, kc, cols), `packB ${kc} ${cols}`);
   const packA = (kc: number, rows: number) => helper(() => emitPackA(plan, kc, rows), `packA ${kc} ${rows}`);
 
   const fn = new FunctionBuilder(KERNEL_EXPORT, []);
   const local = (name: string) => fn.local(name, I32);
-  const [batchLeft, aBatch, bBatch, cBatch] = ["batch_left", "a_batch", "b_batch", "c_batch"].map(local);
+  const [batchLeft, aBatch, bBatch, cBatch, batchFlags] = [
+    "batch_left",
+    "a_batch",
+    "b_batch",
+    "c_batch",
+    "batch_flags",
+  ].map(local);
   const [nLeft, bJc, cJc, biasJc] = ["n_blocks_left", "b_jc", "c_jc", "bias_jc"].map(local);
-  const [kLeft, bPc, aPc, flagsBase, flags] = ["k_blocks_left", "b_pc", "a_pc", "flags_base", "flags"].map(local);
+  const [kLeft, bPc, aPc, flagsBase, flags] = ["k_blocks_left", "b_pc", "a_pc", "flags_base", "flags"].map(
+    local,
+  );
   const [mLeft, aIc, cIc] = ["m_blocks_left", "a_ic", "c_ic"].map(local);
-  const [panelsLeft, bPanel, cPanel, biasPanel] = ["panels_left", "b_panel", "c_panel", "bias_panel"].map(local);
+  const [panelsLeft, bPanel, cPanel, biasPanel] = ["panels_left", "b_panel", "c_panel", "bias_panel"].map(
+    local,
+  );
   const [tilesLeft, aTile, cTile] = ["tiles_left", "a_tile", "c_tile"].map(local);
   const kStrideA = spec.transA ? m * 4 : 4;
   const mStrideA = spec.transA ? 4 : k * 4;
@@ -71,7 +84,13 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     fn.get(cPanel).set(cTile);
     const callKernel = (tileHeight: number) => {
       const target = kernel(tileHeight, cols);
-      fn.get(aTile).get(bPanel).get(cTile).get(biasPanel).i32Const(kc).get(flags).call(target.index, target.name);
+      fn.get(aTile)
+        .get(bPanel)
+        .get(cTile)
+        .get(biasPanel)
+        .i32Const(kc)
+        .get(flags)
+        .call(target.index, target.name);
     };
     countedLoop(fn, tilesLeft, Math.floor(rows / tileRows), () => {
       callKernel(tileRows);
@@ -114,18 +133,35 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     if (remainder > 0) emitPanels(kc, remainder, cols);
   };
 
-  /** flags = flags_base | EPILOGUE on the last K block (`lastIf`: constant, or "when k_blocks_left is 1"). */
-  const setFlags = (lastIf: boolean | "counter") => {
+  // With batch.cStride 0 every batch element adds into the same C (a sum over the batch, as gradients of a
+  // broadcast operand need): only the first element may overwrite C and only the last runs the epilogue.
+  const reducesOverBatch = batch.count > 1 && batch.cStride === 0;
+
+  /**
+   * flags = flags_base, plus EPILOGUE on the last K block (`lastK`: known, or "when k_blocks_left is 1") of
+   * the last batch element that writes this C.
+   */
+  const setFlags = (lastK: boolean | "counter") => {
     fn.get(flagsBase);
-    if (plan.epilogue && lastIf === true) fn.i32Const(EPILOGUE).i32Add();
-    if (plan.epilogue && lastIf === "counter") {
-      fn.get(kLeft).i32Const(1).i32Eq().i32Const(EPILOGUE).i32Mul().i32Add();
+    if (plan.epilogue && lastK !== false) {
+      const conditions: Array<() => void> = [];
+      if (lastK === "counter") conditions.push(() => fn.get(kLeft).i32Const(1).i32Eq());
+      if (reducesOverBatch) conditions.push(() => fn.get(batchLeft).i32Const(1).i32Eq());
+      if (conditions.length === 0) {
+        fn.i32Const(EPILOGUE).i32Add();
+      } else {
+        conditions.forEach((push, i) => {
+          push();
+          if (i > 0) fn.i32And();
+        });
+        fn.i32Const(EPILOGUE).i32Mul().i32Add();
+      }
     }
     fn.set(flags);
   };
 
   const emitKBlocks = (cols: number) => {
-    fn.i32Const(spec.accumulate ? LOAD_C : 0).set(flagsBase);
+    fn.get(batchFlags).set(flagsBase);
     fn.get(bJc).set(bPc);
     fn.get(aBatch).set(aPc);
     const { size, full, remainder } = plan.kBlocks;
@@ -149,6 +185,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     const target = packB(k, n);
     fn.get(bBatch).call(target.index, target.name);
   }
+  fn.i32Const(spec.accumulate ? LOAD_C : 0).set(batchFlags);
   countedLoop(fn, batchLeft, batch.count, () => {
     fn.get(bBatch).set(bJc);
     fn.get(cBatch).set(cJc);
@@ -164,6 +201,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     advance(fn, aBatch, batch.aStride);
     advance(fn, bBatch, batch.bStride);
     advance(fn, cBatch, batch.cStride);
+    if (reducesOverBatch) fn.i32Const(LOAD_C).set(batchFlags);
   });
   module.add(fn, KERNEL_EXPORT);
   return module;

@@ -56,12 +56,19 @@ export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionB
         for (let group = 0; group < tileCols / 4; group++) {
           const columnOffsets = range(4).map((i) => (group * 4 + i) * jStride);
           transpose4x4(fn, rowSrc, columnOffsets, transposed, pairs);
-          for (let q = 0; q < 4; q++) fn.get(dst).get(transposed[q]!).v128Store(q * rowBytes + group * 16);
+          for (let q = 0; q < 4; q++)
+            fn.get(dst)
+              .get(transposed[q]!)
+              .v128Store(q * rowBytes + group * 16);
         }
         stepPointers(fn, rowSrc, 4 * kStride, dst, 4 * rowBytes);
       });
       countedLoop(fn, steps, kc % 4, () => {
-        for (let j = 0; j < tileCols; j++) fn.get(dst).get(rowSrc).f32Load(j * jStride).f32Store(j * 4);
+        for (let j = 0; j < tileCols; j++)
+          fn.get(dst)
+            .get(rowSrc)
+            .f32Load(j * jStride)
+            .f32Store(j * 4);
         stepPointers(fn, rowSrc, kStride, dst, rowBytes);
       });
     }
@@ -74,7 +81,12 @@ export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionB
     countedLoop(fn, steps, kc, () => {
       zeroFloats(fn, dst, 0, tileCols);
       if (!spec.transB) copyFloats(fn, dst, 0, rowSrc, 0, edgeCols);
-      else for (let j = 0; j < edgeCols; j++) fn.get(dst).get(rowSrc).f32Load(j * jStride).f32Store(j * 4);
+      else
+        for (let j = 0; j < edgeCols; j++)
+          fn.get(dst)
+            .get(rowSrc)
+            .f32Load(j * jStride)
+            .f32Store(j * 4);
       stepPointers(fn, rowSrc, kStride, dst, rowBytes);
     });
   }
@@ -111,7 +123,13 @@ export function emitPackA(plan: MatmulPlan, kc: number, rows: number): FunctionB
   return fn;
 }
 
-function stepPointers(fn: FunctionBuilder, source: number, sourceBytes: number, dest: number, destBytes: number) {
+function stepPointers(
+  fn: FunctionBuilder,
+  source: number,
+  sourceBytes: number,
+  dest: number,
+  destBytes: number,
+) {
   setOffset(fn, source, source, sourceBytes);
   setOffset(fn, dest, dest, destBytes);
 }
@@ -121,7 +139,13 @@ function stepPointers(fn: FunctionBuilder, source: number, sourceBytes: number, 
  * transpose in `out`: out[q] = [row0[q], row1[q], row2[q], row3[q]]. `pairs` are 4 more v128 scratch locals.
  * The shuffles are the unpcklps/unpckhps/movlhps/movhlps patterns V8 recognises.
  */
-function transpose4x4(fn: FunctionBuilder, pointer: number, rowOffsets: number[], out: number[], pairs: number[]) {
+function transpose4x4(
+  fn: FunctionBuilder,
+  pointer: number,
+  rowOffsets: number[],
+  out: number[],
+  pairs: number[],
+) {
   const [p0, p1, p2, p3] = pairs as [number, number, number, number];
   const rowLoads = rowOffsets.map((offset, i) => {
     fn.get(pointer).v128Load(offset).set(out[i]!);
