@@ -76,11 +76,11 @@ describe("toText", () => {
       %15 = sum[axes=[0,1] keepdims=false] %14 : f32[]
       %16 = const 0.5 : f32[]
       %17 = mul %15, %16 : f32[]
-      %18 = const 1 : f32[]                             # grad
+      %18 = const 1 : f32[]
       %19 = mul %18, %16 : f32[]                        # grad
       %20 = reshape[shape=[1,1]] %19 : f32[1,1]         # grad
       %21 = broadcastTo[shape=[2,1]] %20 : f32[2,1]     # grad
-      %22 = const 2 : f32[]                             # grad
+      %22 = const 2 : f32[]
       %23 = mul %13, %22 : f32[2,1]                     # grad
       %24 = mul %21, %23 : f32[2,1]                     # grad
       %25 = sum[axes=[0] keepdims=true] %24 : f32[1,1]  # grad

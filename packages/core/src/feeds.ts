@@ -17,7 +17,7 @@ function isArrayLike(v: unknown): v is ArrayLike<number> {
 
 /** Throws unless `value` is an array-like of `leaf.size` numbers. */
 export function checkFeed(where: string, leaf: Tensor, value: unknown): FeedValue {
-  const label = `${leaf.role === "input" ? "input" : leaf.role} "${leaf.name}" ${formatShape(leaf.shape)}`;
+  const label = `${leaf.role === "state" ? "buffer" : leaf.role} "${leaf.name}" ${formatShape(leaf.shape)}`;
   if (!isArrayLike(value)) {
     throw new TypeError(
       `${where}: the feed for ${label} must be a Float32Array or an array of numbers, got ${typeName(value)}`,

@@ -59,7 +59,7 @@ export function grad(y: Tensor, xs: readonly Tensor[], options: GradOptions = {}
       });
     }
   });
-  return xs.map((x) => cotangent.get(x.id) ?? g.zeros(x.shape));
+  return xs.map((x) => cotangent.get(x.id) ?? g.markGradients(() => g.zeros(x.shape)));
 }
 
 /** Marks nodes that depend on some x (through differentiable ops) and that y depends on. */
@@ -85,7 +85,15 @@ function nodesOnPath(y: Tensor, xs: readonly Tensor[]): boolean[] {
  * requires grad and that the loss depends on, and returns those params.
  */
 export function backward(loss: Tensor): Tensor[] {
-  const params = loss.graph.params.filter((p) => p.requiresGrad && p.id < loss.id);
+  const dependsOn = new Set<number>();
+  const stack = [loss.id];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (dependsOn.has(id)) continue;
+    dependsOn.add(id);
+    for (const t of loss.graph.nodes[id].inputs) stack.push(t.id);
+  }
+  const params = loss.graph.params.filter((p) => p.requiresGrad && dependsOn.has(p.id));
   const grads = grad(loss, params);
   params.forEach((p, i) => {
     p.grad = p.grad ? p.graph.markGradients(() => p.grad!.add(grads[i])) : grads[i];

@@ -117,7 +117,7 @@ export class Graph {
     const key = Object.is(value, -0) ? 0 : value;
     let t = this.scalarCache.get(key);
     if (!t) {
-      t = this.addNode("const", [], { value: key });
+      t = this.push("const", [], { value: key }, [], false, "const", null);
       this.scalarCache.set(key, t);
     }
     return t;
@@ -133,7 +133,7 @@ export class Graph {
     }
     const data = Float32Array.from(values);
     this.checkFiniteValues("constant", "", data);
-    return this.addNode("const", [], { data, shape: s });
+    return this.push("const", [], { data, shape: s }, s, false, "const", null);
   }
 
   /** zeros of a shape: a broadcast scalar, never a materialized array in the IR. */

@@ -86,12 +86,14 @@ export function broadcastAxes(from: Shape, to: Shape): number[] {
 /** Normalizes a possibly negative axis; an axis out of range is an error naming the op and shape. */
 export function normalizeAxis(op: string, axis: number, shape: Shape): number {
   const rank = shape.length;
-  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
+  // A 0-d tensor accepts axis 0 and -1 alike, as torch does.
+  const span = Math.max(rank, 1);
+  if (!Number.isInteger(axis) || axis < -span || axis >= span) {
     throw new ShapeError(
       `${op}: axis ${axis} is out of range for shape ${formatShape(shape)} (rank ${rank}: expected -${rank} <= axis < ${rank})`,
     );
   }
-  return axis < 0 ? axis + rank : axis;
+  return axis < 0 ? axis + span : axis;
 }
 
 /**

@@ -30,7 +30,10 @@ export function toText(graph: Graph, options: TextOptions = {}): string {
     const notes = [n.scope, n.isGradient ? "grad" : "", options.annotate?.(n) ?? ""].filter(Boolean);
     return [left, notes.join(" ")] as const;
   });
-  const width = Math.min(72, Math.max(...rows.map(([l]) => l.length)));
+  const width = Math.min(
+    72,
+    rows.reduce((w, [l]) => Math.max(w, l.length), 0),
+  );
   const lines = rows.map(([left, note]) => (note ? `${left.padEnd(width)}  # ${note}` : left));
   if (outs.length > 0) lines.push(`return ${outs.map(([k, t]) => `${k}=${ref(t)}`).join(", ")}`);
   return `${lines.join("\n")}\n`;

@@ -75,7 +75,8 @@ export const stopGradient = (x: Tensor) => unary("stopGradient", x);
 
 function axesOf(op: string, x: Tensor, axis: number | null | undefined): number[] {
   if (axis === null || axis === undefined) return x.shape.map((_, i) => i);
-  return [normalizeAxis(op, axis, x.shape)];
+  const a = normalizeAxis(op, axis, x.shape);
+  return x.rank === 0 ? [] : [a]; // a 0-d tensor reduces to itself
 }
 
 /** sum over explicit axes (several at once): the form grad and the compiler use. */
