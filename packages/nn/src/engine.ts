@@ -32,7 +32,11 @@ export interface Kernel {
   readonly engine: Engine;
 }
 
-export function makeKernel(where: string, outputs: Record<string, Tensor>, options: KernelOptions = {}): Kernel {
+export function makeKernel(
+  where: string,
+  outputs: Record<string, Tensor>,
+  options: KernelOptions = {},
+): Kernel {
   const engine = options.engine ?? "compiled";
   if (engine !== "compiled" && engine !== "interpreter") {
     throw new Error(`${where}: engine must be "compiled" or "interpreter", got ${JSON.stringify(engine)}`);
@@ -41,7 +45,8 @@ export function makeKernel(where: string, outputs: Record<string, Tensor>, optio
   for (const u of updates) {
     if (u.op !== "assign") throw new Error(`${where}: update ${u.describe()} is not an assign node`);
   }
-  if (engine === "interpreter") return new InterpretedKernel(where, outputs, updates, options.checkFinite ?? false);
+  if (engine === "interpreter")
+    return new InterpretedKernel(where, outputs, updates, options.checkFinite ?? false);
   const kernel = compile(outputs, { updates, checkFinite: options.checkFinite ?? false, cache: false });
   return new CompiledKernel(kernel);
 }
@@ -191,8 +196,12 @@ class InterpretedKernel implements Kernel {
         const bad = r.findIndex((v) => !Number.isFinite(v));
         if (bad >= 0) {
           const what =
-            i < names.length ? `output "${names[i]}"` : `update of ${this.updates[i - names.length].inputs[0].describe()}`;
-          throw new Error(`${this.where}: ${what} is not finite (${r[bad]} at [${bad}]); no update was applied`);
+            i < names.length
+              ? `output "${names[i]}"`
+              : `update of ${this.updates[i - names.length].inputs[0].describe()}`;
+          throw new Error(
+            `${this.where}: ${what} is not finite (${r[bad]} at [${bad}]); no update was applied`,
+          );
         }
       });
     }

@@ -24,5 +24,17 @@ export {
 } from "./train-step";
 export { CompiledKernel, type Engine, type Kernel, makeKernel, readFloat64, writeFloat64 } from "./engine";
 export { registerStateUpdate, stateUpdates } from "./graph-utils";
+export {
+  type BatchEvent,
+  type EarlyStoppingOptions,
+  type EpochLog,
+  fit,
+  type FitOptions,
+  type FitResult,
+  type LossName,
+  type Monitor,
+  type PlateauOptions,
+  type StopReason,
+} from "./fit";
 
 // ---- data and checkpoint exports (another engineer's modules: packages/nn/src/data, checkpoint.ts) go here ----

@@ -99,7 +99,9 @@ export interface HeOptions {
 export function gainFor(nonlinearity: "relu" | "leaky_relu", a = 0): number {
   if (nonlinearity === "relu") return Math.SQRT2;
   if (nonlinearity === "leaky_relu") return Math.sqrt(2 / (1 + a * a));
-  throw new Error(`init.gainFor: nonlinearity must be "relu" or "leaky_relu", got ${JSON.stringify(nonlinearity)}`);
+  throw new Error(
+    `init.gainFor: nonlinearity must be "relu" or "leaky_relu", got ${JSON.stringify(nonlinearity)}`,
+  );
 }
 
 function heStd(where: string, options: HeOptions): (shape: Shape) => number {

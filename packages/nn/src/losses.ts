@@ -4,7 +4,17 @@
  *  - crossEntropy(logits [N,C], labels): labels are class indices [N] (whole numbers fed as floats,
  *    checked when fed) or probabilities [N,C]; the mean over the N rows; stable (log-sum-exp).
  */
-import { crossEntropy, formatShape, mseLoss, norm, sameShape, ShapeError, square, sum, type Tensor } from "@adjoint/core";
+import {
+  crossEntropy,
+  formatShape,
+  mseLoss,
+  norm,
+  sameShape,
+  ShapeError,
+  square,
+  sum,
+  type Tensor,
+} from "@adjoint/core";
 
 export { crossEntropy, mseLoss };
 

@@ -54,7 +54,8 @@ export interface TrainStep {
 function checkOutputs(where: string, outputs: Record<string, Tensor> | undefined, graph: Tensor["graph"]) {
   for (const [name, t] of Object.entries(outputs ?? {})) {
     if (name === "loss") throw new Error(`${where}: the output name "loss" is reserved for the loss`);
-    if (!t || t.graph !== graph) throw new Error(`${where}: output "${name}" is not a tensor of the loss's graph`);
+    if (!t || t.graph !== graph)
+      throw new Error(`${where}: output "${name}" is not a tensor of the loss's graph`);
   }
 }
 
@@ -79,7 +80,9 @@ function lrAccessors(lrBuffer: Tensor, kernel: Kernel) {
 export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStep {
   const where = "trainStep";
   if (!optimizer || typeof (optimizer as Optimizer).minimize !== "function") {
-    throw new TypeError(`${where}: the second argument must be an optimizer (optim.sgd(...), ...), got ${String(optimizer)}`);
+    throw new TypeError(
+      `${where}: the second argument must be an optimizer (optim.sgd(...), ...), got ${String(optimizer)}`,
+    );
   }
   checkOutputs(where, options.outputs, loss.graph);
   const update = optimizer.minimize(loss, options.params);
@@ -120,7 +123,8 @@ export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStep
       return steps;
     },
     set steps(k: number) {
-      if (!Number.isInteger(k) || k < 0) throw new Error(`trainStep: steps must be a whole number >= 0, got ${k}`);
+      if (!Number.isInteger(k) || k < 0)
+        throw new Error(`trainStep: steps must be a whole number >= 0, got ${k}`);
       steps = k;
     },
   };
@@ -195,7 +199,11 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
     }),
   );
   updates.push(...stateUpdates(Object.values(outputs)));
-  const kernel = makeKernel(where, outputs, { updates, engine: options.engine, checkFinite: options.checkFinite });
+  const kernel = makeKernel(where, outputs, {
+    updates,
+    engine: options.engine,
+    checkFinite: options.checkFinite,
+  });
   const zeros = params.map((p) => new Float64Array(p.size));
   return {
     inputs: kernel.inputs,
@@ -208,7 +216,7 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
       return isInterpreted(kernel) ? kernel.outputs64.loss[0] : kernel.outputs.loss[0];
     },
     zeroGrad() {
-      params.forEach((p, i) => writeFloat64(buffers.get(p)!, zeros[i]));
+      for (const [i, p] of params.entries()) writeFloat64(buffers.get(p)!, zeros[i]);
     },
     applyStep(optimizer, opts = {}) {
       const update = optimizer.applyGradients(
@@ -221,13 +229,18 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
         for (const b of bufs.slice(1)) total = total.add(b.square().sum());
         return total.sqrt();
       });
-      const k = makeKernel("applyStep", { gradNorm }, {
-        updates: update.updates,
-        engine: opts.engine ?? options.engine,
-        checkFinite: opts.checkFinite ?? options.checkFinite,
-      });
+      const k = makeKernel(
+        "applyStep",
+        { gradNorm },
+        {
+          updates: update.updates,
+          engine: opts.engine ?? options.engine,
+          checkFinite: opts.checkFinite ?? options.checkFinite,
+        },
+      );
       const lr = lrAccessors(update.lr, k);
-      const schedule = typeof optimizer.lr === "function" && (opts.autoSchedule ?? true) ? optimizer.lr : null;
+      const schedule =
+        typeof optimizer.lr === "function" && (opts.autoSchedule ?? true) ? optimizer.lr : null;
       let steps = 0;
       return {
         kernel: k,
@@ -248,7 +261,8 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
           return steps;
         },
         set steps(v: number) {
-          if (!Number.isInteger(v) || v < 0) throw new Error(`applyStep: steps must be a whole number >= 0, got ${v}`);
+          if (!Number.isInteger(v) || v < 0)
+            throw new Error(`applyStep: steps must be a whole number >= 0, got ${v}`);
           steps = v;
         },
       };

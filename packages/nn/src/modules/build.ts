@@ -32,7 +32,8 @@ export function buildModel(model: Module, options: BuildModelOptions): BuiltMode
   if (!Number.isInteger(batch) || batch < 1) {
     throw new Error(`buildModel: batch must be a whole number >= 1, got ${batch}`);
   }
-  if (!Array.isArray(inputShape)) throw new Error(`buildModel: inputShape must be an array, got ${inputShape}`);
+  if (!Array.isArray(inputShape))
+    throw new Error(`buildModel: inputShape must be an array, got ${inputShape}`);
   if (options.graph && model.graph && options.graph !== model.graph) {
     throw new Error("buildModel: the model is already built in another graph (its params live there)");
   }

@@ -57,7 +57,9 @@ export class Dropout extends Module {
     if (!this.training || this.p === 0) return x;
     if (this.p === 1) return x.mul(0);
     if (x.size > MAX_ELEMENTS) {
-      throw new Error(`Dropout: ${formatShape(x.shape)} has more than 2^24 elements, the most a mask can index`);
+      throw new Error(
+        `Dropout: ${formatShape(x.shape)} has more than 2^24 elements, the most a mask can index`,
+      );
     }
     const g = x.graph;
     const counter = rngCounter(g);

@@ -30,7 +30,8 @@ export class Linear extends Module {
       ["in", inFeatures],
       ["out", outFeatures],
     ] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new Error(`Linear: ${name} must be a whole number >= 1, got ${v}`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`Linear: ${name} must be a whole number >= 1, got ${v}`);
     }
     this.bias = options.bias ?? true;
     this.weightInit = options.init ?? torchLinearDefault();

@@ -122,9 +122,14 @@ export abstract class Module {
     const named = new Map(this.namedParameters());
     for (const [name, v] of Object.entries(values)) {
       const t = named.get(name);
-      if (!t) throw new Error(`${this.typeName}.loadStateDict: no parameter "${name}" (have: ${[...named.keys()].join(", ")})`);
+      if (!t)
+        throw new Error(
+          `${this.typeName}.loadStateDict: no parameter "${name}" (have: ${[...named.keys()].join(", ")})`,
+        );
       if (v.length !== t.size) {
-        throw new Error(`${this.typeName}.loadStateDict: "${name}" has ${v.length} values, expected ${t.size}`);
+        throw new Error(
+          `${this.typeName}.loadStateDict: "${name}" has ${v.length} values, expected ${t.size}`,
+        );
       }
     }
     for (const name of named.keys()) {

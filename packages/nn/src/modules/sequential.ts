@@ -8,7 +8,7 @@ export class Sequential extends Module {
   constructor(...layers: Module[]) {
     super();
     if (layers.length === 1 && Array.isArray(layers[0])) layers = layers[0] as unknown as Module[];
-    layers.forEach((m, i) => this.addChild(String(i), m));
+    for (const [i, m] of layers.entries()) this.addChild(String(i), m);
     this.layers = layers;
   }
 

@@ -66,8 +66,14 @@ export class Adam extends Optimizer {
       else gw = g.add(p.mul(this.weightDecay));
     }
     const state: Record<string, Tensor> = {};
-    const m = ctx.state("exp_avg").mul(b1).add(gw.mul(1 - b1));
-    const v = ctx.state("exp_avg_sq").mul(b2).add(gw.square().mul(1 - b2));
+    const m = ctx
+      .state("exp_avg")
+      .mul(b1)
+      .add(gw.mul(1 - b1));
+    const v = ctx
+      .state("exp_avg_sq")
+      .mul(b2)
+      .add(gw.square().mul(1 - b2));
     state.exp_avg = m;
     state.exp_avg_sq = v;
     let vhat = v;
@@ -78,7 +84,9 @@ export class Adam extends Optimizer {
     const p1 = powerOf(b1, t);
     const p2 = powerOf(b2, t);
     const stepSize = typeof p1 === "number" ? ctx.lr : ctx.lr.div(p1.neg().add(1));
-    const denom = (typeof p2 === "number" ? vhat.sqrt() : vhat.sqrt().div(p2.neg().add(1).sqrt())).add(this.eps);
+    const denom = (typeof p2 === "number" ? vhat.sqrt() : vhat.sqrt().div(p2.neg().add(1).sqrt())).add(
+      this.eps,
+    );
     return { value: base.sub(stepSize.mul(m.div(denom))), state };
   }
 }

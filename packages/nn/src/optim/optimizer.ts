@@ -143,7 +143,9 @@ export abstract class Optimizer {
     const g = params[0].graph;
     const ps = this.checkParams(where, g, params);
     if (!Array.isArray(grads) || grads.length !== ps.length) {
-      throw new Error(`${where}: ${ps.length} params but ${Array.isArray(grads) ? grads.length : "no"} gradients`);
+      throw new Error(
+        `${where}: ${ps.length} params but ${Array.isArray(grads) ? grads.length : "no"} gradients`,
+      );
     }
     grads.forEach((gr, i) => {
       if (gr.graph !== g || gr.shape.join() !== ps[i].shape.join()) {
@@ -272,4 +274,3 @@ export function checkKeys(where: string, options: object, known: readonly string
 export function powerOf(beta: number, t: Tensor): Tensor | number {
   return beta === 0 ? 0 : t.mul(Math.log(beta)).exp();
 }
-

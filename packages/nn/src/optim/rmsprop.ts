@@ -83,18 +83,27 @@ export class RMSprop extends Optimizer {
     const at = this.nesterov ? p.add(ctx.state("velocity").mul(this.momentum)) : p;
     const gw = this.weightDecay !== 0 ? g.add(at.mul(this.weightDecay)) : g;
     const state: Record<string, Tensor> = {};
-    const r = ctx.state("square_avg").mul(rho).add(gw.square().mul(1 - rho));
+    const r = ctx
+      .state("square_avg")
+      .mul(rho)
+      .add(gw.square().mul(1 - rho));
     state.square_avg = r;
     let avg: Tensor;
     if (this.centered) {
-      const m = ctx.state("grad_avg").mul(rho).add(gw.mul(1 - rho));
+      const m = ctx
+        .state("grad_avg")
+        .mul(rho)
+        .add(gw.mul(1 - rho));
       state.grad_avg = m;
       avg = r.sub(m.square()).sqrt().add(this.eps);
     } else {
       avg = r.sqrt().add(this.eps);
     }
     if (this.nesterov) {
-      const v = ctx.state("velocity").mul(this.momentum).sub(ctx.lr.mul(gw.div(avg)));
+      const v = ctx
+        .state("velocity")
+        .mul(this.momentum)
+        .sub(ctx.lr.mul(gw.div(avg)));
       state.velocity = v;
       return { value: p.add(v), state };
     }

@@ -7,7 +7,8 @@ export type Schedule = ((k: number) => number) & { readonly description: string 
 
 function make(description: string, f: (k: number) => number): Schedule {
   const schedule = (k: number) => {
-    if (!Number.isInteger(k) || k < 0) throw new Error(`${description}: k must be a whole number >= 0, got ${k}`);
+    if (!Number.isInteger(k) || k < 0)
+      throw new Error(`${description}: k must be a whole number >= 0, got ${k}`);
     return f(k);
   };
   return Object.assign(schedule, { description });
@@ -15,7 +16,9 @@ function make(description: string, f: (k: number) => number): Schedule {
 
 function check(where: string, name: string, v: unknown, min: number, minInclusive = true): number {
   if (typeof v !== "number" || !Number.isFinite(v) || (minInclusive ? v < min : v <= min)) {
-    throw new Error(`${where}: ${name} must be a finite number ${minInclusive ? ">=" : ">"} ${min}, got ${String(v)}`);
+    throw new Error(
+      `${where}: ${name} must be a finite number ${minInclusive ? ">=" : ">"} ${min}, got ${String(v)}`,
+    );
   }
   return v;
 }
@@ -53,8 +56,9 @@ export function step(options: { lr0: number; stepSize: number; gamma?: number })
     throw new Error(`schedules.step: stepSize must be a whole number >= 1, got ${stepSize}`);
   }
   const gamma = check("schedules.step", "gamma", options.gamma ?? 0.1, 0);
-  return make(`schedules.step({ lr0: ${lr0}, stepSize: ${stepSize}, gamma: ${gamma} })`, (k) =>
-    lr0 * gamma ** Math.floor(k / stepSize),
+  return make(
+    `schedules.step({ lr0: ${lr0}, stepSize: ${stepSize}, gamma: ${gamma} })`,
+    (k) => lr0 * gamma ** Math.floor(k / stepSize),
   );
 }
 
@@ -69,8 +73,9 @@ export function cosine(options: { lr0: number; tMax: number; lrMin?: number }): 
     throw new Error(`schedules.cosine: tMax must be a whole number >= 1, got ${tMax}`);
   }
   const lrMin = check("schedules.cosine", "lrMin", options.lrMin ?? 0, 0);
-  return make(`schedules.cosine({ lr0: ${lr0}, tMax: ${tMax}, lrMin: ${lrMin} })`, (k) =>
-    lrMin + ((lr0 - lrMin) * (1 + Math.cos((Math.PI * k) / tMax))) / 2,
+  return make(
+    `schedules.cosine({ lr0: ${lr0}, tMax: ${tMax}, lrMin: ${lrMin} })`,
+    (k) => lrMin + ((lr0 - lrMin) * (1 + Math.cos((Math.PI * k) / tMax))) / 2,
   );
 }
 

@@ -12,7 +12,9 @@ export function substitute(output: Tensor, replacements: ReadonlyMap<Tensor, Ten
   for (const [from, to] of replacements) {
     if (from.graph !== g || to.graph !== g) throw new Error("substitute: tensors belong to different graphs");
     if (from.shape.join() !== to.shape.join()) {
-      throw new Error(`substitute: ${from.describe()} cannot be replaced by ${to.describe()} (shapes differ)`);
+      throw new Error(
+        `substitute: ${from.describe()} cannot be replaced by ${to.describe()} (shapes differ)`,
+      );
     }
   }
   const map = new Map<number, Tensor>();
