@@ -304,6 +304,51 @@ export const renderMatmulJs: Renderer = (g, ctx) => {
   ];
 };
 
+/**
+ * Small products (a batch of one, a thin matrix): a plain dot product per element with the epilogue
+ * inline: no packing, no tile, which dominate at these sizes (the 8→16→1 net's step is ~1 µs).
+ */
+export const renderMatmulSmall: Renderer = (g, ctx) => {
+  const p = ctx.schedule.program;
+  const mm = p.nodes[g.root!];
+  const { batch, m, n, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  const v = (name: string) => id(name);
+  const outShape = mm.shape;
+  const vars = outShape.length === 3 ? [v("b"), v("i"), v("j")] : [v("i"), v("j")];
+  const epilogue = g.nodes.filter((x) => x !== g.root);
+  const read = reader(ctx, outShape, (s) => [...s]);
+  const locals = new Set<number>([g.root!]);
+  const body = [
+    letDecl("acc", num(0)),
+    forLoop("k", num(0), num(k), [
+      assign(
+        v("acc"),
+        bin(
+          "*",
+          load(affine(aBase, [v("b"), v("i"), v("k")], sA)),
+          load(affine(bBase, [v("b"), v("k"), v("j")], sB)),
+        ),
+        "+=",
+      ),
+    ]),
+    constDecl(local(g.root!), v("acc")),
+    ...memberStatements(ctx, epilogue, vars, read, locals),
+    ...storeOutputs(ctx, g.outputs, affine(0, vars, contiguous(outShape))),
+  ];
+  const loops = [forLoop("i", num(0), num(m), [forLoop("j", num(0), num(n), body)])];
+  return batch === 1 ? [constDecl("b", num(0)), ...loops] : [forLoop("b", num(0), num(batch), loops)];
+};
+
+/** Whether a product is small enough for the plain loops (measured: below this, packing and tiles cost more). */
+export function isSmallMatmul(m: number, n: number, k: number): boolean {
+  return m < 4 || n < 4 || m * n * k <= 4096;
+}
+
+const renderMatmul: Renderer = (g, ctx) => {
+  const { m, n, k } = matmulGeometry(ctx, g);
+  return isSmallMatmul(m, n, k) ? renderMatmulSmall(g, ctx) : renderMatmulJs(g, ctx);
+};
+
 /** Shapes and strides of a matmul's operands: [batch, rows, cols] strides, batch stride 0 when shared. */
 export function matmulGeometry(ctx: RenderContext, g: Group) {
   const p: Program = ctx.schedule.program;
@@ -380,7 +425,7 @@ export const renderCopy: Renderer = (g, ctx) => {
 export const RENDERERS: Record<Group["kind"], Renderer> = {
   elementwise: renderElementwise,
   reduce: renderReduce,
-  matmul: renderMatmulJs,
+  matmul: renderMatmul,
   copy: renderCopy,
 };
 
