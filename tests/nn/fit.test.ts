@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { evaluate, Rng } from "../../packages/core/src";
 import type { Dataset } from "../../packages/nn/src/data/dataset";
 import {
+  type BatchEvent,
   buildModel,
   Dropout,
   type EpochLog,
@@ -183,6 +184,7 @@ describe("fit: batches", () => {
   it("trains the last partial batch (at its own size) unless dropLast", () => {
     const data = blobs(10, 3);
     const sizes: number[][] = [];
+    const events: BatchEvent[] = [];
     const model = new Sequential(new Linear(2, 3));
     const r = fitModel(model, data, {
       optimizer: optim.sgd({ lr: 0.1 }),
@@ -191,6 +193,7 @@ describe("fit: batches", () => {
       batchSize: 4,
       onBatchEnd: (e) => {
         (sizes[e.epoch] ??= []).push(e.size);
+        events.push(e);
       },
     });
     expect(sizes).toEqual([
@@ -199,6 +202,21 @@ describe("fit: batches", () => {
     ]);
     expect(r.trainSteps.length).toBe(2);
     expect(r.steps).toBe(6);
+    expect(events.map((e) => [e.batch, e.batches, e.step])).toEqual([
+      [0, 3, 1],
+      [1, 3, 2],
+      [2, 3, 3],
+      [0, 3, 4],
+      [1, 3, 5],
+      [2, 3, 6],
+    ]);
+    for (const e of events) {
+      expect(e.stepsPerSec).toBeGreaterThan(0);
+      expect(e.acc! * e.size).toBe(Math.round(e.acc! * e.size));
+    }
+    // The epoch's accuracy is the batches' correct predictions over all rows.
+    const correct0 = events.slice(0, 3).reduce((n, e) => n + e.acc! * e.size, 0);
+    expect(r.history[0].acc).toBeCloseTo(correct0 / 10, 12);
     // Both kernels read and write the same weights.
     expect(r.trainSteps[1].update.params).toEqual(r.trainSteps[0].update.params);
     const dropped: number[] = [];

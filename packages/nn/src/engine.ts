@@ -24,7 +24,7 @@ export interface KernelOptions {
 }
 
 /** What compile() returns (packages/compiler), and what the interpreter engine mimics. */
-export interface Kernel {
+export interface KernelLike {
   readonly inputs: Record<string, Float32Array>;
   readonly outputs: Record<string, Float32Array>;
   run(feeds?: Record<string, ArrayLike<number>>): void;
@@ -36,7 +36,7 @@ export function makeKernel(
   where: string,
   outputs: Record<string, Tensor>,
   options: KernelOptions = {},
-): Kernel {
+): KernelLike {
   const engine = options.engine ?? "compiled";
   if (engine !== "compiled" && engine !== "interpreter") {
     throw new Error(`${where}: engine must be "compiled" or "interpreter", got ${JSON.stringify(engine)}`);
@@ -52,7 +52,7 @@ export function makeKernel(
 }
 
 /** packages/compiler's Kernel, with the engine named. */
-export class CompiledKernel implements Kernel {
+export class CompiledKernel implements KernelLike {
   readonly engine = "compiled" as const;
   constructor(readonly compiled: CompiledKernelType) {}
   get inputs(): Record<string, Float32Array> {
@@ -145,7 +145,7 @@ export function writeFloat64(t: Tensor, values: ArrayLike<number>): void {
 
 // ------------------------------------------------------------------------------------ interpreted kernels
 
-class InterpretedKernel implements Kernel {
+class InterpretedKernel implements KernelLike {
   readonly inputs: Record<string, Float32Array> = {};
   readonly outputs: Record<string, Float32Array> = {};
   /** The float64 values of the outputs after the last run. */
@@ -219,6 +219,6 @@ class InterpretedKernel implements Kernel {
   }
 }
 
-export function isInterpreted(k: Kernel): k is Kernel & { outputs64: Record<string, Float64Array> } {
+export function isInterpreted(k: KernelLike): k is KernelLike & { outputs64: Record<string, Float64Array> } {
   return k instanceof InterpretedKernel;
 }

@@ -13,7 +13,7 @@
  */
 import { Graph, Rng, type Tensor } from "@adjoint/core";
 import { batches, checkDataset, copyBatchInto, type Dataset, shapeSize } from "./data/dataset";
-import { type Engine, isInterpreted, type Kernel, makeKernel, readFloat64, writeFloat64 } from "./engine";
+import { type Engine, isInterpreted, type KernelLike, makeKernel, readFloat64, writeFloat64 } from "./engine";
 import { uniqueName } from "./graph-utils";
 import { binaryCrossEntropyWithLogits, crossEntropy, mseLoss } from "./losses";
 import type { Module } from "./modules/module";
@@ -52,9 +52,13 @@ export interface BatchEvent {
   size: number;
   /** The batch's loss (before its update). */
   loss: number;
+  /** The batch's accuracy (null when not a classification). */
+  acc: number | null;
   /** Steps done so far over the whole fit (this one included). */
   step: number;
   lr: number;
+  /** Steps per second so far in this epoch. */
+  stepsPerSec: number;
 }
 
 export interface EpochLog {
@@ -251,7 +255,7 @@ function buildObjective(
   return { x: x.name!, t: t.name!, kernelOutputs: { loss, y } };
 }
 
-function lossOf(k: Kernel): number {
+function lossOf(k: KernelLike): number {
   return isInterpreted(k) ? k.outputs64.loss[0] : k.outputs.loss[0];
 }
 
@@ -338,7 +342,7 @@ export function fit(model: Module, data: Dataset, options: FitOptions): FitResul
   const kernelOpts = { engine: options.engine, checkFinite: options.checkFinite };
   let trainMain: { step: TrainStep; built: Built };
   let trainRest: { step: TrainStep; built: Built } | null = null;
-  let evalKernels: { rows: number; kernel: Kernel; built: Built }[] = [];
+  let evalKernels: { rows: number; kernel: KernelLike; built: Built }[] = [];
   try {
     model.train(true);
     const makeTrain = (rows: number) => {
@@ -430,16 +434,22 @@ export function fit(model: Module, data: Dataset, options: FitOptions): FitResul
       globalStep++;
       lossSum += loss * range.count;
       rows += range.count;
-      if (accKind) correct += countCorrect(accKind, step.outputs.y, tv, range.count, classes);
-      options.onBatchEnd?.({
-        epoch,
-        batch: range.index,
-        batches: nBatches,
-        size: range.count,
-        loss,
-        step: globalStep,
-        lr,
-      });
+      const batchCorrect = accKind ? countCorrect(accKind, step.outputs.y, tv, range.count, classes) : 0;
+      correct += batchCorrect;
+      if (options.onBatchEnd) {
+        const elapsed = (performance.now() - t0) / 1000;
+        options.onBatchEnd({
+          epoch,
+          batch: range.index,
+          batches: nBatches,
+          size: range.count,
+          loss,
+          acc: accKind ? batchCorrect / range.count : null,
+          step: globalStep,
+          lr,
+          stepsPerSec: elapsed > 0 ? (range.index + 1) / elapsed : Number.POSITIVE_INFINITY,
+        });
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
     const val = validation ? validate() : null;

@@ -1,7 +1,7 @@
 /** @adjoint/nn: initializers, modules, losses, optimizers as graph nodes, training steps and fit. */
 export * as init from "./init";
 export * as optim from "./optim";
-export type { Schedule } from "./optim/schedules";
+export type { Schedule as LrSchedule } from "./optim/schedules";
 export type { Optimizer, OptimizerUpdate, LearningRate } from "./optim/optimizer";
 export * from "./modules";
 export {
@@ -22,7 +22,14 @@ export {
   type TrainStep,
   type TrainStepOptions,
 } from "./train-step";
-export { CompiledKernel, type Engine, type Kernel, makeKernel, readFloat64, writeFloat64 } from "./engine";
+export {
+  CompiledKernel,
+  type Engine,
+  type KernelLike,
+  makeKernel,
+  readFloat64,
+  writeFloat64,
+} from "./engine";
 export { registerStateUpdate, stateUpdates } from "./graph-utils";
 export {
   type BatchEvent,

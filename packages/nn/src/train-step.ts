@@ -7,7 +7,7 @@
  * that updates the params from those buffers; `zeroGrad()` clears them.
  */
 import { assign, grad, type Tensor } from "@adjoint/core";
-import { type Engine, isInterpreted, type Kernel, makeKernel, readFloat64, writeFloat64 } from "./engine";
+import { type Engine, isInterpreted, type KernelLike, makeKernel, readFloat64, writeFloat64 } from "./engine";
 import { stateUpdates, trainableParamsOf, uniqueName } from "./graph-utils";
 import type { Optimizer, OptimizerUpdate } from "./optim/optimizer";
 
@@ -35,7 +35,7 @@ export interface TrainStep {
   readonly inputs: Record<string, Float32Array>;
   /** The outputs of the last run: "loss" and the extra outputs. */
   readonly outputs: Record<string, Float32Array>;
-  readonly kernel: Kernel;
+  readonly kernel: KernelLike;
   readonly source: string;
   readonly engine: Engine;
   /** The graph nodes of the step (grads, updates, lr buffer, state). */
@@ -59,7 +59,7 @@ function checkOutputs(where: string, outputs: Record<string, Tensor> | undefined
   }
 }
 
-function lrAccessors(lrBuffer: Tensor, kernel: Kernel) {
+function lrAccessors(lrBuffer: Tensor, kernel: KernelLike) {
   return {
     get(): number {
       return isInterpreted(kernel) ? readFloat64(lrBuffer)[0] : lrBuffer.value[0];
@@ -141,7 +141,7 @@ export interface AccumulateOptions extends KernelBuildOptions {
 }
 
 export interface ApplyStep {
-  readonly kernel: Kernel;
+  readonly kernel: KernelLike;
   readonly update: OptimizerUpdate;
   /** Applies the optimizer with the accumulated gradients; returns their global L2 norm (before clipping). */
   run(): number;
@@ -152,7 +152,7 @@ export interface ApplyStep {
 export interface AccumulateStep {
   readonly inputs: Record<string, Float32Array>;
   readonly outputs: Record<string, Float32Array>;
-  readonly kernel: Kernel;
+  readonly kernel: KernelLike;
   readonly params: readonly Tensor[];
   /** The grad buffer of each param (like param.grad in PyTorch). */
   readonly grads: ReadonlyMap<Tensor, Tensor>;
