@@ -187,7 +187,7 @@ describe("optimizers match PyTorch: compiled trainStep (float32)", () => {
         expect(Math.abs(loss - f.losses[k]) / f.losses[k], `loss ${k}`).toBeLessThan(1e-5);
         for (const n of NAMES) {
           const err = relErr(params[n].value, f.params[k][n]);
-          expect(err, `${name} step ${k + 1} ${n}`).toBeLessThan(2e-5);
+          expect(err, `${name} step ${k + 1} ${n}`).toBeLessThan(5e-6);
         }
       }
     });
