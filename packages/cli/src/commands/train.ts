@@ -1,0 +1,364 @@
+/**
+ * `adjoint train`: trains an MLP with fit(), evaluates it on the test split and writes the run folder:
+ * metrics (csv, json), curves (svg), graph and kernel dumps, the checkpoint and a summary. The last line
+ * printed is `test accuracy: 0.xxxx`.
+ */
+import { crossEntropy, type Tensor } from "adjoint";
+import { saveCheckpoint } from "../../../nn/src/checkpoint";
+import { type EpochLog, type FitResult, fit } from "../../../nn/src/index";
+import { RunFolder } from "../artifacts";
+import { makeEvaluator } from "../evaluate";
+import { describeSchedule, type TrainOptions } from "../options";
+import { linePlot } from "../plots";
+import { compiledKernel, makeDumps, type StepGraph } from "../program";
+import { createProgress } from "../progress";
+import {
+  describeModel,
+  describeOptimizer,
+  loadData,
+  type ModelSpec,
+  makeModel,
+  makeOptimizer,
+  makeSchedule,
+} from "../setup";
+
+export const CHECKPOINT_KIND = "adjoint-cli-run";
+
+export interface TrainIo {
+  /** Progress and result lines (stdout). */
+  out: (line: string) => void;
+  /** Draw progress bars (stdout is a terminal). */
+  tty: boolean;
+}
+
+export interface TrainResult {
+  folder: string;
+  files: string[];
+  testAccuracy: number;
+  testLoss: number;
+  history: EpochLog[];
+}
+
+export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainResult> {
+  const t0 = performance.now();
+  // Fail on an unwritable destination before any work.
+  const run = RunFolder.open(opts.out);
+  const progress = createProgress({ epochs: opts.epochs, tty: io.tty, write: io.out });
+  try {
+    const data = loadData({ name: opts.dataset, seed: opts.seed, valFraction: opts.valFraction });
+    const spec: ModelSpec = {
+      inputs: data.inputs,
+      layers: opts.layers,
+      classes: data.classes,
+      activation: opts.activation,
+    };
+    const model = makeModel(spec);
+    const optimizer = makeOptimizer(opts.optimizer, makeSchedule(opts.lr, opts.schedule));
+    io.out(`data: ${data.description}`);
+    io.out(
+      `model: ${describeModel(spec)}; optimizer: ${describeOptimizer(opts.optimizer, opts.lr, opts.schedule)}`,
+    );
+    io.out(
+      `batch ${opts.batch}, ${opts.epochs} epochs${opts.earlyStopping ? `, early stopping after ${opts.earlyStopping} epochs without a lower validation loss` : ""}; writing to ${opts.out}`,
+    );
+
+    // The loss function sees each build of the model: the first is the training step's (its logits are
+    // needed for the dumps).
+    const builds: { y: Tensor; t: Tensor }[] = [];
+    const tFit = performance.now();
+    const result: FitResult = fit(model, data.train, {
+      optimizer,
+      loss: (y, t) => {
+        builds.push({ y, t });
+        return crossEntropy(y, t);
+      },
+      epochs: opts.epochs,
+      batchSize: opts.batch,
+      seed: opts.seed,
+      graphSeed: opts.seed,
+      validation: data.val ?? undefined,
+      earlyStopping: opts.earlyStopping
+        ? { patience: opts.earlyStopping, monitor: "valLoss", restoreBest: true }
+        : undefined,
+      onBatchEnd: (e) => progress.onBatchEnd(e),
+      onEpochEnd: (log) => progress.onEpochEnd(log),
+    });
+    const fitSeconds = (performance.now() - tFit) / 1000;
+    progress.close();
+    if (result.stopReason === "earlyStopping") {
+      io.out(
+        `early stopping: no lower validation loss for ${opts.earlyStopping} epochs; keeping the weights of epoch ${(result.bestEpoch ?? 0) + 1}`,
+      );
+    }
+
+    const evaluate = makeEvaluator(model, result.graph, data.inputs, data.test.n);
+    const test = evaluate(data.test);
+    const step = result.trainSteps[0];
+    const stepGraph: StepGraph = { graph: result.graph, loss: step.loss, y: builds[0].y, step };
+    const kernel = compiledKernel(step);
+    const trainSeconds = result.history.reduce((s, h) => s + h.seconds, 0);
+    const stepsPerSec = trainSeconds > 0 ? result.steps / trainSeconds : 0;
+    const paramCount = model.parameters().reduce((s, p) => s + p.size, 0);
+    const title = `${describeModel(spec)}, ${opts.optimizer}, batch ${opts.batch}`;
+
+    // Artifacts, staged; nothing in the run folder changes until all of them are written.
+    const metrics = metricsRows(result.history);
+    run.write("metrics.csv", metricsCsv(metrics));
+    const summaryNumbers = {
+      test: { loss: test.loss, accuracy: test.accuracy, samples: test.n },
+      epochsRun: result.history.length,
+      bestEpoch: result.bestEpoch === null ? null : result.bestEpoch + 1,
+      stopReason: result.stopReason,
+      steps: result.steps,
+      trainSeconds,
+      stepsPerSecond: stepsPerSec,
+      arenaBytes: kernel.memory.arenaBytes,
+      naiveBytes: kernel.memory.naiveBytes,
+      parameters: paramCount,
+    };
+    run.write(
+      "metrics.json",
+      `${JSON.stringify({ config: configJson(opts), epochs: metrics, ...summaryNumbers }, null, 2)}\n`,
+    );
+    const epochsX = (key: keyof MetricsRow) =>
+      metrics.map((m) => [m.epoch, m[key] === null ? Number.NaN : (m[key] as number)] as const);
+    run.write(
+      "loss.svg",
+      linePlot({
+        title: `Loss per epoch: ${opts.dataset}`,
+        xLabel: "epoch",
+        yLabel: "cross-entropy loss",
+        series: [
+          { name: "train", points: epochsX("train_loss") },
+          ...(data.val ? [{ name: "validation", points: epochsX("val_loss"), dashed: true }] : []),
+        ],
+        yMin: 0,
+      }),
+    );
+    run.write(
+      "accuracy.svg",
+      linePlot({
+        title: `Accuracy per epoch: ${opts.dataset}`,
+        xLabel: "epoch",
+        yLabel: "accuracy",
+        series: [
+          { name: "train", points: epochsX("train_accuracy") },
+          ...(data.val ? [{ name: "validation", points: epochsX("val_accuracy"), dashed: true }] : []),
+        ],
+        yMax: 1,
+      }),
+    );
+    const dumps = await makeDumps(stepGraph, `training step: ${title}`);
+    for (const [name, content] of Object.entries(dumps)) run.write(name, content);
+
+    const meta = {
+      kind: CHECKPOINT_KIND,
+      version: 1,
+      model: { ...spec },
+      dataset: { name: opts.dataset, seed: opts.seed, valFraction: opts.valFraction },
+      seed: opts.seed,
+      scaler: data.scaler ? { mean: Array.from(data.scaler.mean), std: Array.from(data.scaler.std) } : null,
+      training: {
+        optimizer: opts.optimizer,
+        lr: opts.lr,
+        schedule: describeSchedule(opts.schedule),
+        batch: opts.batch,
+        epochs: opts.epochs,
+        earlyStopping: opts.earlyStopping,
+        epochsRun: result.history.length,
+        bestEpoch: summaryNumbers.bestEpoch,
+      },
+      test: { loss: test.loss, accuracy: test.accuracy },
+      createdAt: new Date().toISOString(),
+    };
+    saveCheckpoint(run.stagePath("model.ckpt"), {
+      tensors: model.namedParameters().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
+      meta,
+    });
+    const totalSeconds = (performance.now() - t0) / 1000;
+    run.write(
+      "summary.md",
+      summaryMarkdown({
+        opts,
+        dataDescription: data.description,
+        model: describeModel(spec),
+        optimizer: describeOptimizer(opts.optimizer, opts.lr, opts.schedule),
+        history: result.history,
+        numbers: summaryNumbers,
+        fitSeconds,
+        totalSeconds,
+        files: [...run.staged, "summary.md"],
+      }),
+    );
+    const files = run.commit();
+    io.out(`wrote ${files.length} files to ${opts.out}: ${files.join(", ")}`);
+    io.out(`test loss: ${test.loss.toFixed(4)}  (${test.n} samples, ${totalSeconds.toFixed(1)} s in all)`);
+    io.out(`test accuracy: ${test.accuracy.toFixed(4)}`);
+    return {
+      folder: opts.out,
+      files,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      history: result.history,
+    };
+  } catch (error) {
+    progress.close();
+    run.abort();
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------------------------------- metrics
+
+export interface MetricsRow {
+  epoch: number;
+  train_loss: number;
+  train_accuracy: number | null;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  lr: number;
+  seconds: number;
+  steps_per_second: number;
+}
+
+function metricsRows(history: readonly EpochLog[]): MetricsRow[] {
+  return history.map((h) => ({
+    epoch: h.epoch + 1,
+    train_loss: h.loss,
+    train_accuracy: h.acc,
+    val_loss: h.valLoss,
+    val_accuracy: h.valAcc,
+    lr: h.lr,
+    seconds: h.seconds,
+    steps_per_second: h.stepsPerSec,
+  }));
+}
+
+function metricsCsv(rows: readonly MetricsRow[]): string {
+  const cols: (keyof MetricsRow)[] = [
+    "epoch",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+    "seconds",
+    "steps_per_second",
+  ];
+  const cell = (v: number | null) =>
+    v === null ? "" : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
+  return `${[cols.join(","), ...rows.map((r) => cols.map((c) => cell(r[c])).join(","))].join("\n")}\n`;
+}
+
+function configJson(opts: TrainOptions) {
+  return {
+    dataset: opts.dataset,
+    layers: opts.layers,
+    activation: opts.activation,
+    optimizer: opts.optimizer,
+    lr: opts.lr,
+    schedule: describeSchedule(opts.schedule),
+    batch: opts.batch,
+    epochs: opts.epochs,
+    earlyStopping: opts.earlyStopping,
+    valFraction: opts.valFraction,
+    seed: opts.seed,
+    out: opts.out,
+  };
+}
+
+function summaryMarkdown(s: {
+  opts: TrainOptions;
+  dataDescription: string;
+  model: string;
+  optimizer: string;
+  history: readonly EpochLog[];
+  numbers: {
+    test: { loss: number; accuracy: number; samples: number };
+    epochsRun: number;
+    bestEpoch: number | null;
+    stopReason: string;
+    steps: number;
+    stepsPerSecond: number;
+    arenaBytes: number;
+    naiveBytes: number;
+    parameters: number;
+  };
+  fitSeconds: number;
+  totalSeconds: number;
+  files: string[];
+}): string {
+  const { opts, numbers: n } = s;
+  const last = s.history[s.history.length - 1];
+  const f4 = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v.toFixed(4));
+  const kib = (b: number) => `${b.toLocaleString("en-US")} bytes (${(b / 1024).toFixed(1)} KiB)`;
+  const command = [
+    "adjoint train",
+    `--dataset ${opts.dataset}`,
+    `--layers ${opts.layers.join(",")}`,
+    `--activation ${opts.activation}`,
+    `--optimizer ${opts.optimizer}`,
+    `--lr ${opts.lr}`,
+    `--schedule ${describeSchedule(opts.schedule)}`,
+    `--batch ${opts.batch}`,
+    `--epochs ${opts.epochs}`,
+    ...(opts.earlyStopping ? [`--early-stopping ${opts.earlyStopping}`] : []),
+    `--val-fraction ${opts.valFraction}`,
+    `--seed ${opts.seed}`,
+    `--out ${opts.out}`,
+  ].join(" ");
+  const lines = [
+    `# Run ${opts.out}`,
+    "",
+    "| | |",
+    "|---|---|",
+    `| dataset | ${s.dataDescription} |`,
+    `| model | ${s.model}, ${n.parameters.toLocaleString("en-US")} parameters |`,
+    `| optimizer | ${s.optimizer} |`,
+    `| batch | ${opts.batch} |`,
+    `| epochs | ${n.epochsRun} of ${opts.epochs}${n.stopReason === "earlyStopping" ? ` (early stopping, patience ${opts.earlyStopping}; best epoch ${n.bestEpoch}, whose weights were kept)` : ""} |`,
+    `| **test accuracy** | **${f4(n.test.accuracy)}** (${n.test.samples} samples) |`,
+    `| test loss | ${f4(n.test.loss)} |`,
+    `| last epoch | train loss ${f4(last?.loss)}, acc ${f4(last?.acc)}; validation loss ${f4(last?.valLoss)}, acc ${f4(last?.valAcc)} |`,
+    `| time | ${s.totalSeconds.toFixed(1)} s in all, ${s.fitSeconds.toFixed(1)} s in fit (training steps, validation, compiling) |`,
+    `| steps | ${n.steps.toLocaleString("en-US")} at ${n.stepsPerSecond.toFixed(0)} steps/s (${(n.stepsPerSecond * opts.batch).toFixed(0)} samples/s) |`,
+    `| arena | ${kib(n.arenaBytes)} for the step's intermediates (${kib(n.naiveBytes)} with one buffer per value) |`,
+    "",
+    "## Epochs",
+    "",
+    "| epoch | train loss | train acc | val loss | val acc | lr | steps/s |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...s.history.map(
+      (h) =>
+        `| ${h.epoch + 1} | ${f4(h.loss)} | ${f4(h.acc)} | ${f4(h.valLoss)} | ${f4(h.valAcc)} | ${Number(h.lr.toPrecision(4))} | ${h.stepsPerSec.toFixed(0)} |`,
+    ),
+    "",
+    "![loss](loss.svg) ![accuracy](accuracy.svg)",
+    "",
+    "## Files",
+    "",
+    ...s.files.map((f) => `- \`${f}\`${FILE_NOTES[f] ? `: ${FILE_NOTES[f]}` : ""}`),
+    "",
+    "Reproduce with:",
+    "",
+    "```sh",
+    command,
+    "```",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+const FILE_NOTES: Record<string, string> = {
+  "metrics.csv": "per-epoch train and validation loss and accuracy, lr, time",
+  "metrics.json": "the same, with the configuration and the test metrics",
+  "loss.svg": "loss curves, train and validation",
+  "accuracy.svg": "accuracy curves, train and validation",
+  "graph.txt": "the training graph (forward, gradient graph, updates) as text, with fused groups",
+  "graph.dot": "the same as Graphviz DOT: module clusters, fused groups dashed, gradient nodes orange",
+  "graph.svg": "graph.dot rendered",
+  "program.txt": "the program after the compiler's passes, one line per node with its loop nest",
+  "kernel.js": "the generated step function (forward + backward + update, no allocation)",
+  "model.ckpt": "the weights and the configuration (adjoint eval --checkpoint)",
+  "summary.md": "this file",
+};

@@ -1,0 +1,119 @@
+/**
+ * The training step of a model as the compiler sees it, and its dumps:
+ *   graph.txt    toText of the step: forward, loss, gradient graph (# grad) and optimizer updates, each node
+ *                annotated with its module and the fused group (loop nest) the compiler put it in;
+ *   graph.dot    toDot with the module clusters and, inside them, the fused groups as dashed clusters;
+ *   graph.svg    that DOT rendered by Graphviz (WebAssembly);
+ *   program.txt  the program after the passes (simplify, CSE, DCE), one line per node with its group;
+ *   kernel.js    the one generated JavaScript function that runs the whole step.
+ */
+import {
+  crossEntropy,
+  extract,
+  fuse,
+  fusedGroups,
+  Graph,
+  programText,
+  renderSvg,
+  runPasses,
+  type Schedule,
+  type Tensor,
+  toDot,
+  toText,
+} from "adjoint";
+import {
+  CompiledKernel,
+  type Module,
+  type optim,
+  stateUpdates,
+  type TrainStep,
+  trainStep,
+} from "../../nn/src/index";
+
+/** What the dumps need of a training step. */
+export interface StepGraph {
+  graph: Graph;
+  /** The loss the step reports, and the model's output (logits) it also returns. */
+  loss: Tensor;
+  y: Tensor;
+  step: TrainStep;
+}
+
+/**
+ * Builds a model's training step the way fit() does (inputs "x" and "t", cross-entropy on the logits, the
+ * optimizer's updates, lr set by the caller), in a new graph seeded with `seed`: what `adjoint dump` shows.
+ */
+export function buildTrainStep(
+  model: Module,
+  options: { inputs: number; batch: number; seed: number; optimizer: optim.Optimizer },
+): StepGraph {
+  const graph = new Graph({ seed: options.seed });
+  const x = graph.input("x", [options.batch, options.inputs]);
+  const t = graph.input("t", [options.batch]);
+  const y = model.build(x);
+  const loss = crossEntropy(y, t);
+  const step = trainStep(loss, options.optimizer, { outputs: { y }, autoSchedule: false });
+  return { graph, loss: step.loss, y, step };
+}
+
+/** The compiler's Kernel behind a train step (the step of the compiled engine has one). */
+export function compiledKernel(step: TrainStep) {
+  if (!(step.kernel instanceof CompiledKernel)) throw new Error("the training step is not a compiled kernel");
+  return step.kernel.compiled;
+}
+
+/** The step's updates, as trainStep compiles them: the optimizer's assigns, then registered state updates. */
+function stepUpdates(s: StepGraph): Tensor[] {
+  return [...s.step.update.updates, ...stateUpdates([s.loss, s.y])];
+}
+
+/**
+ * The fused schedule of the step: compile()'s pipeline (extract, passes, fuse) run again on the same
+ * outputs and updates. A Kernel does not keep its schedule; the rerun is deterministic, and it is checked
+ * against the kernel's own program dump, so the clusters drawn are the loop nests that actually run.
+ */
+export function stepSchedule(s: StepGraph): { schedule: Schedule; matchesKernel: boolean } {
+  const program = runPasses(extract({ loss: s.loss, y: s.y }, stepUpdates(s)), {});
+  const schedule = fuse(program, {});
+  const matchesKernel = programText(schedule) === compiledKernel(s.step).programText;
+  return { schedule, matchesKernel };
+}
+
+export interface Dumps {
+  "graph.txt": string;
+  "graph.dot": string;
+  "graph.svg": string;
+  "program.txt": string;
+  "kernel.js": string;
+}
+
+export async function makeDumps(s: StepGraph, title: string): Promise<Dumps> {
+  const kernel = compiledKernel(s.step);
+  const { schedule, matchesKernel } = stepSchedule(s);
+  // Only the step's nodes (the graph also holds validation and test builds of the model).
+  const outputs: Record<string, Tensor> = { loss: s.loss, y: s.y };
+  for (const u of stepUpdates(s)) outputs[`update(${u.inputs[0].name})`] = u;
+  const groups = matchesKernel ? fusedGroups(schedule) : new Map<number, string>();
+  const text = toText(s.graph, {
+    outputs,
+    annotate: (n) => {
+      const g = groups.get(n.id);
+      return g === undefined ? undefined : `fused ${g}`;
+    },
+  });
+  const header = [
+    `# ${title}`,
+    "# One training step: forward, loss, the gradient graph (nodes marked grad) and the optimizer's updates.",
+    "# After each node: its module, grad for gradient nodes, and the fused group (loop nest) the compiler put it in.",
+    "",
+  ].join("\n");
+  const dot = toDot(s.graph, { outputs, groups, title });
+  const svg = await renderSvg(dot);
+  return {
+    "graph.txt": header + text,
+    "graph.dot": dot,
+    "graph.svg": svg,
+    "program.txt": kernel.programText,
+    "kernel.js": kernel.source,
+  };
+}
