@@ -219,6 +219,18 @@ describe("wasm matmul", () => {
     }
   });
 
+  it("reads A in place, packed, or packed pre-broadcast, with either instruction choice", () => {
+    for (const fma of fmaModes) {
+      for (const broadcastA of [false, true]) {
+        for (const o of orientations) {
+          const tuning = { broadcastA, mBlock: 8, kBlock: 32 };
+          expectMatches({ m: 21, n: 19, k: 70, ...o, fma, accumulate: true, bias: true, relu: true, tuning });
+          expectMatches({ m: 3, n: 5, k: 7, ...o, fma, tuning: { ...tuning, tileRows: 4, tileCols: 8 } });
+        }
+      }
+    }
+  });
+
   it("supports a 2×16 register tile", () => {
     for (const o of orientations) {
       expectMatches({

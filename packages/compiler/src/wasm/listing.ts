@@ -36,6 +36,7 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
     `;; blocks ${describe("N", plan.nBlocks)}, ${describe("K", plan.kBlocks)}, ${describe("M", plan.mBlocks)}`,
     `;; scratch @${spec.packOffset}, ${plan.packBytes} B: packed B̃ @${plan.packedBOffset}` +
       (plan.packA ? `, packed Ã @${plan.packedAOffset}` : " (A read in place)") +
+      (plan.tuning.broadcastA ? " (A pre-broadcast: one v128 per element)" : "") +
       (plan.hoistPackB ? ", B̃ packed once for the whole batch" : ""),
     `;; memory: needs ${plan.memoryEnd} B (${Math.ceil(plan.memoryEnd / 65536)} × 64 KiB pages)`,
     ";;",

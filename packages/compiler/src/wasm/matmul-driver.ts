@@ -41,8 +41,9 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     rows,
     cols,
     tileCols,
-    aRowStride: plan.packA ? 4 : k * 4,
-    aKStep: plan.packA ? tileRows * 4 : 4,
+    aRowStride: plan.packA ? plan.packedAElementBytes : k * 4,
+    aKStep: plan.packA ? tileRows * plan.packedAElementBytes : 4,
+    aPreBroadcast: tuning.broadcastA,
     cRowStride: n * 4,
     fma: spec.fma,
     relu: spec.activation === "relu",
@@ -94,7 +95,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     };
     countedLoop(fn, tilesLeft, Math.floor(rows / tileRows), () => {
       callKernel(tileRows);
-      advance(fn, aTile, plan.packA ? kc * tileRows * 4 : tileRows * mStrideA);
+      advance(fn, aTile, plan.packA ? kc * tileRows * plan.packedAElementBytes : tileRows * mStrideA);
       advance(fn, cTile, tileRows * n * 4);
     });
     if (rows % tileRows > 0) callKernel(rows % tileRows);

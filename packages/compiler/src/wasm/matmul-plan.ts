@@ -40,29 +40,37 @@ export interface MatmulSpec {
   fma: boolean;
 }
 
-/**
- * Blocking parameters. Defaults measured at 512³ on Zen 3 (32 KB L1d, 512 KB L2): kBlock 512 beat 256 and
- * 384 by ~2% (fewer passes over C); mBlock 64-256 and the 2×16 tile were within noise of 128 and 4×8.
- */
+/** Blocking and register-tile parameters of the generated kernel. */
 export interface MatmulTuning {
   /** Register tile rows×cols; cols is a multiple of 4. 4×8 and 2×16 both use 8 accumulators. */
   tileRows: number;
   tileCols: number;
-  /** K block: one packed B micro-panel (kBlock × tileCols floats, 16 KB by default) stays in L1. */
+  /** K block: one packed B micro-panel (kBlock × tileCols floats, 16-32 KB by default) stays in L1. */
   kBlock: number;
-  /** M block (multiple of tileRows): the A rows a B micro-panel is reused against (mBlock × kBlock in L2). */
+  /** M block (multiple of tileRows): the A rows a B micro-panel is reused against (kept in L2). */
   mBlock: number;
   /** N block (multiple of tileCols): bounds the packed B scratch for very wide outputs. */
   nBlock: number;
+  /**
+   * Pack A with every element pre-broadcast to a v128, so the kernel reads A splats with plain v128.load
+   * instead of load32_splat (4× the packed-A bytes).
+   */
+  broadcastA: boolean;
 }
 
-export const defaultTuning: MatmulTuning = {
-  tileRows: 4,
-  tileCols: 8,
-  kBlock: 512,
-  mBlock: 128,
-  nBlock: 4096,
-};
+/**
+ * Default blocking, measured at 512³ on Zen 3 (32 KB L1d, 512 KB L2), best of interleaved samples:
+ *  - FMA: a 4×8 tile reading A splats with load32_splat is FMA-bound (~46-47 GFLOP/s); 2×16 and
+ *    pre-broadcast A were within noise. kBlock 512 beat 256 and 384 by ~2% (fewer passes over C).
+ *  - mul+add is bound by FP-side ops. A 2×16 tile over pre-broadcast A (plain v128 loads) ran 34.5 in
+ *    cache vs 32.2 for 2×16 with load32_splat and 31.3 for 4×8. mBlock 32 keeps the 4× larger packed A
+ *    block (32 × 512 × 16 B = 256 KB) in L2.
+ */
+export function defaultTuning(fma: boolean): MatmulTuning {
+  return fma
+    ? { tileRows: 4, tileCols: 8, kBlock: 512, mBlock: 128, nBlock: 4096, broadcastA: false }
+    : { tileRows: 2, tileCols: 16, kBlock: 512, mBlock: 32, nBlock: 4096, broadcastA: true };
+}
 
 /** A dimension cut into equal full blocks and one smaller remainder (either may be absent). */
 export interface Blocks {
@@ -82,8 +90,13 @@ export interface MatmulPlan {
   kBlocks: Blocks;
   /** Largest K block actually used (k when k < kBlock). */
   kcMax: number;
-  /** op(A) is packed only when stored transposed: then its rows are columns 4·m bytes apart. */
+  /**
+   * op(A) is packed when stored transposed (its rows are then columns 4·m bytes apart) or pre-broadcast;
+   * otherwise the kernel reads it in place.
+   */
   packA: boolean;
+  /** Bytes per packed A element: 16 when pre-broadcast, else 4. */
+  packedAElementBytes: number;
   packedAOffset: number;
   packedBOffset: number;
   packBytes: number;
@@ -135,7 +148,7 @@ function validate(spec: MatmulSpec, tuning: MatmulTuning): void {
 }
 
 export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuning> = {}): MatmulPlan {
-  const tuning = { ...defaultTuning, ...tuningOverrides };
+  const tuning = { ...defaultTuning(spec.fma), ...tuningOverrides };
   validate(spec, tuning);
   const { n, k } = spec;
   const { m, batch } = foldBroadcastBatch(spec);
@@ -143,9 +156,10 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
   const nBlocks = blocks(n, tuning.nBlock);
   const kBlocks = blocks(k, tuning.kBlock);
   const kcMax = kBlocks.size;
-  const packA = spec.transA;
+  const packA = spec.transA || tuning.broadcastA;
+  const packedAElementBytes = tuning.broadcastA ? 16 : 4;
   const packedBBytes = kcMax * roundUp(nBlocks.size, tuning.tileCols) * 4;
-  const packedABytes = packA ? kcMax * roundUp(mBlocks.size, tuning.tileRows) * 4 : 0;
+  const packedABytes = packA ? kcMax * roundUp(mBlocks.size, tuning.tileRows) * packedAElementBytes : 0;
   const packedBOffset = spec.packOffset;
   const packedAOffset = spec.packOffset + packedBBytes;
   const singleBlocks = nBlocks.full + kBlocks.full === 2 && nBlocks.remainder + kBlocks.remainder === 0;
@@ -170,6 +184,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
     kBlocks,
     kcMax,
     packA,
+    packedAElementBytes,
     packedAOffset,
     packedBOffset,
     packBytes: packedBBytes + packedABytes,

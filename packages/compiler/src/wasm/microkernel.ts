@@ -24,6 +24,8 @@ export interface MicrokernelShape {
   /** Byte distance between A rows at the same k, and from k to k+1 (A packed or read through strides). */
   aRowStride: number;
   aKStep: number;
+  /** A elements are packed as ready-made splats (v128.load) rather than single floats (load32_splat). */
+  aPreBroadcast: boolean;
   /** Byte distance between C rows. */
   cRowStride: number;
   fma: boolean;
@@ -63,14 +65,16 @@ export function emitMicrokernel(shape: MicrokernelShape, hasBias: boolean): Func
   // One k step per iteration. V8 schedules every load of an iteration before its arithmetic, so all A splats
   // and B vectors are live at once: unrolling K doubles them and spills (measured 45 → 23 GFLOP/s).
   fn.loop();
-  for (let v = 0; v < vectors; v++)
+  for (let v = 0; v < vectors; v++) {
     fn.get(b)
       .v128Load(v * 16)
       .set(bRow[v]!);
+  }
   for (let r = 0; r < shape.rows; r++) {
-    fn.get(a)
-      .v128Load32Splat(r * shape.aRowStride)
-      .set(aSplat);
+    fn.get(a);
+    if (shape.aPreBroadcast) fn.v128Load(r * shape.aRowStride);
+    else fn.v128Load32Splat(r * shape.aRowStride);
+    fn.set(aSplat);
     for (let v = 0; v < vectors; v++) {
       const accumulator = acc[r]![v]!;
       if (shape.fma) {

@@ -6,8 +6,8 @@ import type { MatmulPlan } from "./matmul-plan";
  * Packing copies one cache block of an operand into the contiguous layout the micro-kernel streams:
  *   B̃: panels of tileCols columns, each kc rows of tileCols floats (right edge zero-padded), so a k step
  *      is one or a few aligned-in-sequence v128 loads whatever B's orientation;
- *   Ã: (only when A is stored transposed) tiles of tileRows rows, each kc steps of tileRows floats, so the
- *      A splats of one k step are adjacent instead of 4·m bytes apart.
+ *   Ã: tiles of tileRows rows, each kc steps of tileRows floats (or v128 splats, see broadcastA), so the
+ *      A values of one k step are adjacent; used when A is stored transposed or pre-broadcast.
  * Both are functions of one parameter, $src, pointing at the block's first element of op(B) / op(A).
  */
 
@@ -93,9 +93,13 @@ export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionB
   return fn;
 }
 
-/** Packs op(A)[ic : ic+rows, pc : pc+kc] (A stored [k, m]) into tiles at plan.packedAOffset. */
+/**
+ * Packs op(A)[ic : ic+rows, pc : pc+kc] into tiles at plan.packedAOffset: per k step, the tile's rows as
+ * floats, or as v128 splats when plan.tuning.broadcastA.
+ */
 export function emitPackA(plan: MatmulPlan, kc: number, rows: number): FunctionBuilder {
-  const { tileRows } = plan.tuning;
+  const { spec } = plan;
+  const { tileRows, broadcastA } = plan.tuning;
   const fn = new FunctionBuilder(packAName(kc, rows), [["src", I32]]);
   const src = 0;
   const tileSrc = fn.local("tile_src", I32);
@@ -103,21 +107,38 @@ export function emitPackA(plan: MatmulPlan, kc: number, rows: number): FunctionB
   const dst = fn.local("dst", I32);
   const tiles = fn.local("tiles_left", I32);
   const steps = fn.local("k_left", I32);
-  const kStride = plan.m * 4;
+  // Where op(A)[i, k] lives relative to op(A)[0, 0] of the block.
+  const kStride = spec.transA ? plan.m * 4 : 4;
+  const rowStride = spec.transA ? 4 : spec.k * 4;
+  const elementBytes = plan.packedAElementBytes;
 
   fn.i32Const(plan.packedAOffset).set(dst);
   fn.get(src).set(tileSrc);
   const copyTile = (tileHeight: number) => {
     fn.get(tileSrc).set(rowSrc);
     countedLoop(fn, steps, kc, () => {
-      // op(A)[i .. i+tileHeight, k] is contiguous in the stored [k, m] layout.
-      copyFloats(fn, dst, 0, rowSrc, 0, tileHeight);
-      stepPointers(fn, rowSrc, kStride, dst, tileRows * 4);
+      if (broadcastA) {
+        for (let r = 0; r < tileHeight; r++) {
+          fn.get(dst)
+            .get(rowSrc)
+            .v128Load32Splat(r * rowStride)
+            .v128Store(r * 16);
+        }
+      } else if (rowStride === 4) {
+        copyFloats(fn, dst, 0, rowSrc, 0, tileHeight); // the tile's k column is contiguous in [k, m]
+      } else {
+        for (let r = 0; r < tileHeight; r++)
+          fn.get(dst)
+            .get(rowSrc)
+            .f32Load(r * rowStride)
+            .f32Store(r * 4);
+      }
+      stepPointers(fn, rowSrc, kStride, dst, tileRows * elementBytes);
     });
   };
   countedLoop(fn, tiles, Math.floor(rows / tileRows), () => {
     copyTile(tileRows);
-    setOffset(fn, tileSrc, tileSrc, tileRows * 4);
+    setOffset(fn, tileSrc, tileSrc, tileRows * rowStride);
   });
   if (rows % tileRows > 0) copyTile(rows % tileRows);
   return fn;
