@@ -82,6 +82,10 @@ export const MATH_FUNCTIONS = new Set([
 export const MATH_CONSTANTS = new Set(["E", "PI", "LN2", "LN10", "LOG2E", "LOG10E", "SQRT1_2", "SQRT2"]);
 
 export function num(value: number): Expr {
+  // ESTree literals print finite numbers only: astring would write Infinity as null.
+  if (Number.isNaN(value)) return id("NaN");
+  if (value === Number.POSITIVE_INFINITY) return id("Infinity");
+  if (value === Number.NEGATIVE_INFINITY) return neg(id("Infinity"));
   if (value < 0 || Object.is(value, -0))
     return { type: "UnaryExpression", operator: "-", prefix: true, argument: num(-value) };
   return { type: "Literal", value };

@@ -69,3 +69,4 @@ export { toText, describeOp, type TextOptions } from "./dump/text";
 export { nodesToShow } from "./dump/select";
 export { toDot, type DotOptions } from "./dump/dot";
 export { renderSvg } from "./dump/svg";
+export { hashUniform, hashUniformScalar } from "./ops/random";

@@ -45,3 +45,17 @@ export {
 } from "./fit";
 
 // ---- data and checkpoint exports (another engineer's modules: packages/nn/src/data, checkpoint.ts) go here ----
+export * from "./data";
+export {
+  type Checkpoint,
+  crc32,
+  type LoadOptions,
+  type LoadReport,
+  loadCheckpointInto,
+  loadSafetensorsInto,
+  readCheckpoint,
+  readSafetensors,
+  saveCheckpoint,
+  saveSafetensors,
+  type TensorRecord,
+} from "./checkpoint";

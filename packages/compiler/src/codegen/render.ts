@@ -202,66 +202,64 @@ export const renderReduce: Renderer = (g, ctx) => {
 };
 
 /**
- * A register-blocked matmul: for each 4-column panel of B (packed k-major into scratch, zero-padded, so
- * it streams from L1 whatever B's orientation), 4×4 tiles of C are held in 16 locals while k runs; A is
- * read through its strides (A·B, Aᵀ·B and A·Bᵀ need no transposed copy). An epilogue loop over the tile
- * applies the fused elementwise ops and stores.
+ * A register-blocked matmul, GotoBLAS-style: A is packed once into 4-row panels and each 4-column panel
+ * of B is packed k-major, both zero-padded, so the inner loop streams two contiguous arrays whatever the
+ * operands' orientation (A·B, Aᵀ·B and A·Bᵀ read their operands through strides only while packing).
+ * A 4×4 tile of C lives in 16 locals while k runs; an epilogue loop over the tile applies the fused
+ * elementwise ops and stores.
  */
 export const renderMatmulJs: Renderer = (g, ctx) => {
   const p = ctx.schedule.program;
   const mm = p.nodes[g.root!];
   const { batch, m, n, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  const T = 4;
   const S = ctx.plan.scratch; // 16 floats: the C tile
   const P = S + 16; // 4·k floats: the packed B panel
-  const T = 4;
+  const Q = P + T * k; // ceil(m/4)·4·k floats: A in row panels
   const v = (name: string) => id(name);
   const plus = (a: Expr, c: number) => (c === 0 ? a : bin("+", a, num(c)));
+  const clampedLoad = (base: Expr, c: number, stride: number, limit: string) =>
+    c === 0 ? load(base) : cond(bin("<", num(c), v(limit)), load(plus(base, c * stride)), num(0));
 
-  const pack = forLoop("k", num(0), num(k), [
+  const packA = forLoop(
+    "i0",
+    num(0),
+    num(m),
+    [
+      constDecl("rows", minT(m, "i0")),
+      forLoop("k", num(0), num(k), [
+        constDecl("src", affine(aBase, [v("b"), v("i0"), v("k")], sA)),
+        ...[0, 1, 2, 3].map((r) =>
+          assign(
+            load(bin("+", affine(Q + r, [v("i0"), v("k")], [k, T]), num(0))),
+            clampedLoad(v("src"), r, sA[1], "rows"),
+          ),
+        ),
+      ]),
+    ],
+    T,
+  );
+  const packB = forLoop("k", num(0), num(k), [
     constDecl("src", affine(bBase, [v("b"), v("k"), v("j0")], sB)),
     ...[0, 1, 2, 3].map((c) =>
-      assign(
-        load(affine(P + c, [v("k")], [T])),
-        c === 0 ? load(v("src")) : cond(bin("<", num(c), v("cols")), load(plus(v("src"), c * sB[2])), num(0)),
-      ),
+      assign(load(affine(P + c, [v("k")], [T])), clampedLoad(v("src"), c, sB[2], "cols")),
     ),
   ]);
 
   const cName = (r: number, c: number) => `c${r}${c}`;
   const tile: Stmt[] = [];
   for (let r = 0; r < T; r++) for (let c = 0; c < T; c++) tile.push(letDecl(cName(r, c), num(0)));
-  tile.push(letDecl("pa", affine(aBase, [v("b"), v("i0")], [sA[0], sA[1]])));
+  tile.push(letDecl("pa", affine(Q, [v("i0")], [k])));
   tile.push(letDecl("pb", num(P)));
   const kBody: Stmt[] = [];
-  for (let r = 0; r < T; r++) kBody.push(constDecl(`a${r}`, load(plus(v("pa"), r * sA[1]))));
+  for (let r = 0; r < T; r++) kBody.push(constDecl(`a${r}`, load(plus(v("pa"), r))));
   for (let c = 0; c < T; c++) kBody.push(constDecl(`b${c}`, load(plus(v("pb"), c))));
   for (let r = 0; r < T; r++)
     for (let c = 0; c < T; c++) kBody.push(assign(v(cName(r, c)), bin("*", v(`a${r}`), v(`b${c}`)), "+="));
-  kBody.push(assign(v("pa"), num(sA[2]), "+="), assign(v("pb"), num(T), "+="));
+  kBody.push(assign(v("pa"), num(T), "+="), assign(v("pb"), num(T), "+="));
   tile.push(forLoop("k", num(0), num(k), kBody));
   for (let r = 0; r < T; r++)
     for (let c = 0; c < T; c++) tile.push(assign(load(num(S + r * T + c)), v(cName(r, c))));
-
-  // Edge rows (m not a multiple of 4): one dot product per element, against the packed panel.
-  const edge = [
-    forLoop("r", num(0), v("rows"), [
-      forLoop("c", num(0), v("cols"), [
-        letDecl("acc", num(0)),
-        forLoop("k", num(0), num(k), [
-          assign(
-            v("acc"),
-            bin(
-              "*",
-              load(affine(aBase, [v("b"), bin("+", v("i0"), v("r")), v("k")], sA)),
-              load(bin("+", affine(P, [v("k")], [T]), v("c"))),
-            ),
-            "+=",
-          ),
-        ]),
-        assign(load(bin("+", num(S), bin("+", bin("*", v("r"), num(T)), v("c")))), v("acc")),
-      ]),
-    ]),
-  ];
 
   // Epilogue: C[b,i,j] through the fused elementwise ops, then stores.
   const outShape = mm.shape;
@@ -279,30 +277,33 @@ export const renderMatmulJs: Renderer = (g, ctx) => {
     ]),
   ]);
 
-  const minT = (a: number, x: string) =>
-    cond(bin("<", bin("-", num(a), v(x)), num(T)), bin("-", num(a), v(x)), num(T));
   return [
     forLoop("b", num(0), num(batch), [
+      packA,
       forLoop(
         "j0",
         num(0),
         num(n),
         [
           constDecl("cols", minT(n, "j0")),
-          pack,
-          forLoop(
-            "i0",
-            num(0),
-            num(m),
-            [constDecl("rows", minT(m, "i0")), ifStmt(bin("===", v("rows"), num(T)), tile, edge), store],
-            T,
-          ),
+          packB,
+          forLoop("i0", num(0), num(m), [constDecl("rows", minT(m, "i0")), ...tile, store], T),
         ],
         T,
       ),
     ]),
   ];
 };
+
+/** min(size − v, 4): the rows or columns left in an edge tile. */
+function minT(size: number, v: string): Expr {
+  return cond(bin("<", bin("-", num(size), id(v)), num(4)), bin("-", num(size), id(v)), num(4));
+}
+
+/** Scratch floats a JS matmul of these sizes needs: the C tile, a packed B panel, A in row panels. */
+export function matmulScratchFloats(m: number, k: number): number {
+  return 16 + 4 * k + Math.ceil(m / 4) * 4 * k;
+}
 
 /**
  * Small products (a batch of one, a thin matrix): a plain dot product per element with the epilogue

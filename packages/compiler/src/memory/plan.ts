@@ -8,6 +8,7 @@
 import { formatShape, getOp, sizeOf } from "@adjoint/core";
 import type { Group, Schedule } from "../schedule/fuse";
 import { isContiguous } from "../schedule/views";
+import { matmulScratchFloats } from "../codegen/render";
 
 export interface BufferInfo {
   node: number;
@@ -97,26 +98,31 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
     if (!g || views.isView(u.value) || writtenTargets.get(u.target) !== 1) continue;
     if (g.kind !== "elementwise" && g.kind !== "matmul") continue;
     // A matmul epilogue may write the target only if the product itself does not read it.
-    if (g.kind === "matmul" && (g.root === u.value || p.nodes[g.root!].inputs.some((i) => views.baseOf(i) === u.target)))
+    if (
+      g.kind === "matmul" &&
+      (g.root === u.value || p.nodes[g.root!].inputs.some((i) => views.baseOf(i) === u.target))
+    )
       continue;
     if (p.outputs.some(([, id]) => id === u.value)) continue;
     const at = posOf(u.value);
     if ((lastRead.get(u.target) ?? -1) > at) continue;
     const shape = p.nodes[u.value].shape;
-    const direct = g.nodes.filter((id) => id !== g.root).every((id) =>
-      p.nodes[id].inputs.every((i) => {
-        const a = views.access(i)!;
-        return (
-          a.kind !== "buffer" ||
-          a.base !== u.target ||
-          (isContiguous(a) &&
-            a.offset === 0 &&
-            sizeOf(a.shape) === sizeOf(shape) &&
-            a.shape.length === shape.length &&
-            a.shape.every((d, k) => d === shape[k]))
-        );
-      }),
-    );
+    const direct = g.nodes
+      .filter((id) => id !== g.root)
+      .every((id) =>
+        p.nodes[id].inputs.every((i) => {
+          const a = views.access(i)!;
+          return (
+            a.kind !== "buffer" ||
+            a.base !== u.target ||
+            (isContiguous(a) &&
+              a.offset === 0 &&
+              sizeOf(a.shape) === sizeOf(shape) &&
+              a.shape.length === shape.length &&
+              a.shape.every((d, k) => d === shape[k]))
+          );
+        }),
+      );
     // Later groups reading the value read the target (which then holds it).
     if (!direct) continue;
     inPlaceUpdates.add(u.value);
@@ -175,17 +181,17 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
     placed.push(slot);
     arenaFloats = Math.max(arenaFloats, offset + align(slot.floats));
   }
-  // Scratch after the arena: a 16-float C tile and a packed B panel (4 floats per k) for JS matmuls.
-  const maxK = Math.max(
-    0,
+  // Scratch after the arena, for JS matmuls: a C tile and packed panels of A and B.
+  const scratchFloats = Math.max(
+    16,
     ...groups
       .filter((g) => g.kind === "matmul")
       .map((g) => {
         const a = p.nodes[p.nodes[g.root!].inputs[0]].shape;
-        return a[a.length - 1];
+        return matmulScratchFloats(a[a.length - 2], a[a.length - 1]);
       }),
   );
-  const arenaByteOffset = mem.allocate(arenaFloats + ALIGN_FLOATS + 4 * maxK);
+  const arenaByteOffset = mem.allocate(arenaFloats + ALIGN_FLOATS + scratchFloats);
   const arenaBase = arenaByteOffset / 4;
   for (const slot of placed) {
     location.set(slot.node, arenaBase + slot.offset);

@@ -10,8 +10,10 @@ export function simplify(p: Program): Program {
   const users = consumers(p);
   return rewrite(p, (n, inputs, emit, nodes) => {
     const arg = (i: number) => nodes[inputs[i]];
+    // A scalar constant, possibly reshaped or broadcast (the seed of a gradient is a broadcast 1).
     const scalarValue = (i: number): number | undefined => {
-      const a = arg(i);
+      let a = arg(i);
+      while (a.op === "reshape" || a.op === "broadcastTo") a = nodes[a.inputs[0]];
       return a.op === "const" && a.attrs.data === undefined ? (a.attrs.value as number) : undefined;
     };
     const sameAsOut = (i: number) => sameShape(arg(i).shape, n.shape);
@@ -20,7 +22,12 @@ export function simplify(p: Program): Program {
 
     const def = getOp(n.op);
     // Fold scalar arithmetic on constants.
-    if (isElementwise(def) && n.shape.length === 0 && inputs.every((_, i) => scalarValue(i) !== undefined)) {
+    if (
+      isElementwise(def) &&
+      n.shape.length === 0 &&
+      inputs.length > 0 &&
+      inputs.every((_, i) => scalarValue(i) !== undefined)
+    ) {
       const v = def.scalar(scalarValue(0)!, scalarValue(1) ?? 0, n.attrs);
       if (Number.isFinite(v)) return constant(v);
     }
@@ -70,8 +77,20 @@ export function simplify(p: Program): Program {
         if (inner.op === "matmul" && inner.shape.length === 2 && users[n.inputs[0]].length === 1) {
           const [a, b] = inner.inputs;
           const t = (x: number) =>
-            emit({ op: "permute", inputs: [x], attrs: { perm: [1, 0] }, shape: [nodes[x].shape[1], nodes[x].shape[0]], origin: n.origin });
-          return emit({ op: "matmul", inputs: [t(b), t(a)], attrs: {}, shape: n.shape, origin: inner.origin });
+            emit({
+              op: "permute",
+              inputs: [x],
+              attrs: { perm: [1, 0] },
+              shape: [nodes[x].shape[1], nodes[x].shape[0]],
+              origin: n.origin,
+            });
+          return emit({
+            op: "matmul",
+            inputs: [t(b), t(a)],
+            attrs: {},
+            shape: n.shape,
+            origin: inner.origin,
+          });
         }
         break;
       }

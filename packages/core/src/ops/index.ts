@@ -6,3 +6,4 @@ import "./reduce";
 import "./matmul";
 import "./layout";
 import "./update";
+import "./random";

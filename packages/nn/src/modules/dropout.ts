@@ -12,7 +12,7 @@
  * The counter is stored in float32: masks repeat after 2^24 (16.7M) steps.
  */
 import { assign, formatShape, type Graph, step, type Tensor } from "@adjoint/core";
-import { hashUniform } from "@adjoint/core/src/ops/random";
+import { hashUniform } from "@adjoint/core";
 import { exactBuffer, registerStateUpdate } from "../graph-utils";
 import { Module } from "./module";
 
