@@ -12,11 +12,12 @@ export const KERNEL_EXPORT = "matmul";
  *   for batch:                         (wasm loop, pointers advance by the batch strides)
  *     for jc in N blocks:
  *       for pc in K blocks:            pack B̃ ← op(B)[pc:, jc:]      (flags: overwrite C first, then add)
- *         for ic in M blocks:          pack Ã ← op(A)[ic:, pc:]      (only for transposed A)
+ *         for ic in M blocks:          pack Ã ← op(A)[ic:, pc:]      (transposed or pre-broadcast A)
  *           for jr in B̃ panels:
  *             for ir in row tiles:     tile_RxC(Ã, B̃ panel, C, bias, kc, flags)
  *
  * Full blocks run in loops with constant trip counts; each remainder block is emitted once after its loop.
+ * Bias and activation run in the kernel's epilogue on the last K block, once the whole sum is in C.
  * Micro-kernels are separate functions, so V8's tier-up replaces them with optimized code after a few calls
  * even while the driver's first invocation is still running in baseline code.
  */

@@ -3,14 +3,15 @@ import { loadLanes, range, storeLanes } from "./emit-helpers";
 
 /**
  * The register-tile kernel: C[rows × cols] (+)= Ã[rows × kc] · B̃[kc × tileCols] with every accumulator in a
- * v128 local. Per k step: tileCols/4 vector loads of the packed B row, one load32_splat per A row and
- * rows·cols/4 multiply-adds.
+ * v128 local. Per k step: tileCols/4 vector loads of the packed B row, one A splat per row (load32_splat, or
+ * v128.load of a pre-broadcast packed A) and rows·cols/4 multiply-adds.
  *
- * Why 4×8 (or 2×16): TurboFan issues all loads of an iteration before its arithmetic, so accumulators, B
+ * Why 4×8 or 2×16: TurboFan issues all loads of an iteration before its arithmetic, so accumulators, B
  * vectors and A splats are live together, plus one product temporary for mul+add. V8 allocates xmm0-xmm14,
  * and 8 + 2 + 4 + 1 = 15 fills them exactly. 3×12, 5×8, 6×8 or a K-unrolled loop spill and run at half speed.
  * On Zen 3 the FMA loop (8 madds + 6 loads) is FMA-bound at ~16 flop/cycle. mul+add (8 mul + 8 add + 6 loads)
- * is bound by FP-side op throughput at ~11 flop/cycle. Removing integer ops from the loop changed nothing.
+ * is bound by FP-side op throughput at ~11-12 flop/cycle; removing integer ops from its loop changed
+ * nothing, and 2×16 over pre-broadcast A was its best variant (see defaultTuning).
  */
 
 export const LOAD_C = 1;
@@ -65,11 +66,12 @@ export function emitMicrokernel(shape: MicrokernelShape, hasBias: boolean): Func
   // One k step per iteration. V8 schedules every load of an iteration before its arithmetic, so all A splats
   // and B vectors are live at once: unrolling K doubles them and spills (measured 45 → 23 GFLOP/s).
   fn.loop();
-  for (let v = 0; v < vectors; v++) {
-    fn.get(b)
+  bRow.forEach((vector, v) =>
+    fn
+      .get(b)
       .v128Load(v * 16)
-      .set(bRow[v]!);
-  }
+      .set(vector),
+  );
   for (let r = 0; r < shape.rows; r++) {
     fn.get(a);
     if (shape.aPreBroadcast) fn.v128Load(r * shape.aRowStride);
