@@ -13,10 +13,12 @@
  * to float32, and compared element by element with evaluate() on the same float32 feeds (the params are
  * the same float32 storage for both):
  *
- *   |compiled − reference| <= rtol · (|reference| + max|reference over the tensor|)
+ *   |compiled − reference| <= rtol · (|reference| + max|reference over the tensor|) + atol
  *
  * i.e. a float32 tolerance relative to the element and to the magnitude of its tensor (the floor that
- * rounding of the tensor's larger elements, or of a sum over them, sets).
+ * rounding of the tensor's larger elements, or of a sum over them, sets). atol is 0 unless a test sets
+ * it: a tensor that is exactly 0 in float64 by cancellation (d(x/x)/dx = 1/x − x/x²) is a few ulps of
+ * its terms in float32, and its own magnitude says nothing about theirs.
  */
 import { type CompileOptions, compile, evaluate, Graph, grad, type Kernel, Rng, type Tensor } from "adjoint";
 
@@ -101,6 +103,8 @@ export class CaseBuilder {
 
 export interface DiffOptions {
   rtol?: number;
+  /** An absolute floor added to the allowed error (default 0); see compareArray. */
+  atol?: number;
   /** Some gradient may be identically zero (default false: an all-zero reference gradient is an error, as it would make the comparison vacuous). */
   allowZeroGradient?: boolean;
   /** Compile configurations (default CONFIGS). */
@@ -120,8 +124,10 @@ export interface Failure {
 
 export interface DiffReport {
   failures: Failure[];
-  /** max over outputs and configs of |compiled − reference| / (|reference| + max|reference|). */
+  /** max over outputs and configs of |compiled − reference| / allowed (below 1 when everything passes). */
   worst: number;
+  /** Elements compared (over all outputs and configs). */
+  compared: number;
   message: string;
   kernels: Kernel[];
   expected: Record<string, Float64Array>;
@@ -132,12 +138,13 @@ export function float32Feeds(feeds: Record<string, ArrayLike<number>>): Record<s
   return Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, Float32Array.from(v)]));
 }
 
-/** Compares one compiled array with its float64 reference; pushes failures, returns the worst ratio. */
+/** Compares one compiled array with its float64 reference; pushes failures, returns the worst error/allowed (< 1: all pass). */
 export function compareArray(
   compiled: ArrayLike<number>,
   reference: ArrayLike<number>,
   rtol: number,
   push: (index: number, compiled: number, reference: number, allowed: number) => void,
+  atol = 0,
 ): number {
   if (compiled.length !== reference.length) {
     push(-1, compiled.length, reference.length, 0);
@@ -151,9 +158,9 @@ export function compareArray(
     const r = reference[i];
     const denom = Math.abs(r) + scale;
     const err = Math.abs(c - r);
-    const allowed = rtol * denom;
+    const allowed = rtol * denom + atol;
     if (!(err <= allowed)) push(i, c, r, allowed);
-    const ratio = denom === 0 ? (err === 0 ? 0 : Number.POSITIVE_INFINITY) : err / denom;
+    const ratio = allowed === 0 ? (err === 0 ? 0 : Number.POSITIVE_INFINITY) : err / allowed;
     worst = Math.max(worst, Number.isNaN(ratio) ? Number.POSITIVE_INFINITY : ratio);
   }
   return worst;
@@ -166,6 +173,7 @@ export function compareOutputs(
   options: DiffOptions = {},
 ): DiffReport {
   const rtol = options.rtol ?? FLOAT32_RTOL;
+  const atol = options.atol ?? 0;
   const f32 = float32Feeds(feeds);
   const graph = Object.values(outputs)[0].graph;
   const fed = Object.fromEntries(Object.entries(f32).filter(([k]) => graph.has(k)));
@@ -173,6 +181,7 @@ export function compareOutputs(
   const failures: Failure[] = [];
   const kernels: Kernel[] = [];
   let worst = 0;
+  let compared = 0;
   for (const config of options.configs ?? CONFIGS) {
     const k = compile(outputs, { ...config.options, ...options.extra });
     kernels.push(k);
@@ -181,8 +190,10 @@ export function compareOutputs(
     for (const name of Object.keys(outputs)) {
       const w = compareArray(k.outputs[name], expected[name], rtol, (index, compiled, reference, allowed) =>
         failures.push({ config: config.name, output: name, index, compiled, reference, allowed }),
+        atol,
       );
       worst = Math.max(worst, w);
+      compared += expected[name].length;
     }
   }
   const lines = failures
@@ -193,9 +204,9 @@ export function compareOutputs(
     );
   const message =
     failures.length === 0
-      ? `all outputs within rtol ${rtol} (worst ratio ${worst.toExponential(2)})`
-      : `${failures.length} element(s) differ (rtol ${rtol}):\n${lines.join("\n")}${failures.length > 12 ? "\n  …" : ""}`;
-  return { failures, worst, message, kernels, expected };
+      ? `all outputs within rtol ${rtol}, atol ${atol} (worst error/allowed ${worst.toExponential(2)})`
+      : `${failures.length} element(s) differ (rtol ${rtol}, atol ${atol}):\n${lines.join("\n")}${failures.length > 12 ? "\n  …" : ""}`;
+  return { failures, worst, compared, message, kernels, expected };
 }
 
 /**
