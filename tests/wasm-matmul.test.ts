@@ -246,12 +246,22 @@ describe("wasm matmul", () => {
     }
   });
 
-  it("rejects offsets that are not float-aligned", () => {
+  it("rejects misaligned offsets, bad sizes and a scratch region overlapping an operand", () => {
     const spec: MatmulSpec = {
-      ...{ m: 2, n: 2, k: 2, transA: false, transB: false, aOffset: 2, bOffset: 64, cOffset: 128 },
+      ...{ m: 2, n: 2, k: 2, transA: false, transB: false, aOffset: 0, bOffset: 64, cOffset: 128 },
       ...{ packOffset: 256, accumulate: false, fma: false },
     };
-    expect(() => generateMatmul(spec)).toThrow(/multiple of 4/);
+    expect(() => generateMatmul(spec)).not.toThrow();
+    expect(() => generateMatmul({ ...spec, aOffset: 2 })).toThrow(
+      /aOffset must be a non-negative multiple of 4/,
+    );
+    expect(() => generateMatmul({ ...spec, biasOffset: 7 })).toThrow(/biasOffset/);
+    expect(() => generateMatmul({ ...spec, k: 0 })).toThrow(/k must be a positive integer/);
+    const batch = { count: 2, aStride: 16, bStride: 6, cStride: 16 };
+    expect(() => generateMatmul({ ...spec, batch })).toThrow(/bStride/);
+    expect(() => generateMatmul({ ...spec, packOffset: 140 })).toThrow(/overlaps C/);
+    expect(packBytes({ ...spec, packOffset: 0 })).toBeGreaterThan(0); // sizing works before placement
+    expect(() => generateMatmul(spec, { tileCols: 6 })).toThrow(/multiple of 4/);
   });
 
   it("lists the loop nest, strides and instruction choice", () => {

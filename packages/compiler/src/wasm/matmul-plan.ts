@@ -132,18 +132,49 @@ function foldBroadcastBatch(spec: MatmulSpec): { m: number; batch: MatmulBatch }
 
 function validate(spec: MatmulSpec, tuning: MatmulTuning): void {
   const { m, n, k } = spec;
-  for (const [name, value] of Object.entries({ m, n, k })) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`matmul: ${name} must be a positive integer`);
+  const positiveIntegers = { m, n, k, batchCount: spec.batch?.count ?? 1, ...tuning };
+  for (const [name, value] of Object.entries(positiveIntegers)) {
+    if (typeof value === "number" && !(Number.isInteger(value) && value >= 1)) {
+      throw new Error(`matmul: ${name} must be a positive integer`);
+    }
   }
-  const offsets = { aOffset: spec.aOffset, bOffset: spec.bOffset, cOffset: spec.cOffset };
-  for (const [name, value] of Object.entries({ ...offsets, packOffset: spec.packOffset })) {
+  const byteOffsets = {
+    ...{ aOffset: spec.aOffset, bOffset: spec.bOffset, cOffset: spec.cOffset, packOffset: spec.packOffset },
+    ...(spec.biasOffset === undefined ? {} : { biasOffset: spec.biasOffset }),
+    ...(spec.batch === undefined ? {} : { aStride: spec.batch.aStride, bStride: spec.batch.bStride }),
+    ...(spec.batch === undefined ? {} : { cStride: spec.batch.cStride }),
+  };
+  for (const [name, value] of Object.entries(byteOffsets)) {
     if (!Number.isInteger(value) || value < 0 || value % 4 !== 0) {
-      throw new Error(`matmul: ${name} must be a non-negative multiple of 4`);
+      throw new Error(`matmul: ${name} must be a non-negative multiple of 4 (bytes)`);
     }
   }
   if (tuning.tileCols % 4 !== 0) throw new Error("matmul: tileCols must be a multiple of 4");
   if (tuning.mBlock % tuning.tileRows !== 0 || tuning.nBlock % tuning.tileCols !== 0) {
     throw new Error("matmul: mBlock/nBlock must be multiples of the tile");
+  }
+}
+
+/**
+ * Throws if the pack scratch meets any operand's [start, end) byte span over the whole batch. Not part of
+ * planMatmul: packBytes(spec) is asked before the scratch has been placed.
+ */
+export function checkScratchIsSeparate(plan: MatmulPlan): void {
+  const { spec, m, batch, packBytes } = plan;
+  const last = batch.count - 1;
+  const spans: Array<[string, number, number]> = [
+    ["A", spec.aOffset, spec.aOffset + last * batch.aStride + m * spec.k * 4],
+    ["B", spec.bOffset, spec.bOffset + last * batch.bStride + spec.k * spec.n * 4],
+    ["C", spec.cOffset, spec.cOffset + last * batch.cStride + m * spec.n * 4],
+  ];
+  if (spec.biasOffset !== undefined) spans.push(["bias", spec.biasOffset, spec.biasOffset + spec.n * 4]);
+  const packEnd = spec.packOffset + packBytes;
+  for (const [name, start, end] of spans) {
+    if (spec.packOffset < end && start < packEnd) {
+      throw new Error(
+        `matmul: pack scratch [${spec.packOffset}, ${packEnd}) overlaps ${name} [${start}, ${end})`,
+      );
+    }
   }
 }
 

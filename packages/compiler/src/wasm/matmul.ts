@@ -1,7 +1,7 @@
-import "./features";
+import { relaxedSimdAvailable } from "./features";
 import { type WasmMemory, wasmApi } from "./js-api";
 import { buildMatmulModule, KERNEL_EXPORT } from "./matmul-driver";
-import { type MatmulSpec, type MatmulTuning, planMatmul } from "./matmul-plan";
+import { checkScratchIsSeparate, type MatmulSpec, type MatmulTuning, planMatmul } from "./matmul-plan";
 
 export type { MatmulBatch, MatmulSpec, MatmulTuning } from "./matmul-plan";
 
@@ -22,9 +22,14 @@ export function packBytes(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): num
   return planMatmul(spec, tuning).packBytes;
 }
 
-/** The module's bytes: imports env.memory (shared), exports `matmul: () => void`. */
+/**
+ * The module's bytes: imports env.memory (shared), exports `matmul: () => void`. C must not overlap A, B
+ * or the bias (the kernel reads operands after writing parts of C).
+ */
 export function generateMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): Uint8Array {
-  return buildMatmulModule(planMatmul(spec, tuning)).encode();
+  const plan = planMatmul(spec, tuning);
+  checkScratchIsSeparate(plan);
+  return buildMatmulModule(plan).encode();
 }
 
 /** Compiles and instantiates synchronously; the returned function runs the whole (batched) product. */
@@ -33,6 +38,9 @@ export function instantiateMatmul(
   memory: WasmMemory,
   tuning?: Partial<MatmulTuning>,
 ): () => void {
+  if (spec.fma && !relaxedSimdAvailable()) {
+    throw new Error("matmul: fma needs relaxed SIMD (f32x4.relaxed_madd), which this engine lacks");
+  }
   const module = new wasmApi.Module(generateMatmul(spec, tuning));
   const instance = new wasmApi.Instance(module, { env: { memory } });
   return instance.exports[KERNEL_EXPORT] as () => void;
