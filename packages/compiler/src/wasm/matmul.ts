@@ -8,12 +8,12 @@ export type { MatmulBatch, MatmulSpec, MatmulTuning } from "./matmul-plan";
 /**
  * Use the wasm kernel for products of at least this many flops (2·m·n·k, summed over the batch).
  *
- * Measured (benchmarks/src/matmul-wasm.ts, Node 20, Zen 3, best per-call times, FMA kernel vs a simple
- * i-p-j JS loop over Float32Arrays): 1×1×1 0.019 vs 0.031 µs, 2×2×2 0.015 vs 0.061 µs, 4×4×4 0.018 vs
- * 0.22 µs, 8×16×16 0.125 vs 5.0 µs, 32×32×32 1.56 vs 77 µs, 64×128×784 (m×n×k) 333 µs vs 88+ ms.
+ * Measured with benchmarks/src/matmul-wasm.ts (Node 20, Zen 3 VM), best per-call times, FMA kernel vs a
+ * simple i-p-j JS loop over Float32Arrays, m×n×k: 1×1×1 0.018 vs 0.031 µs, 2×2×2 0.015 vs 0.060 µs, 4×4×4
+ * 0.018 vs 0.215 µs, 8×16×16 0.125 vs 5.1 µs, 32×32×32 1.55 vs 77 µs, 64×128×784 335 µs vs 37 ms.
  * A JS→wasm call costs ~15 ns, so wasm won at every size measured and the threshold is 0. The one real cost
- * is the one-time generate + compile (~0.3-1 ms per distinct kernel), which repeated calls amortize; for a
- * product evaluated only once, JS is cheaper below roughly 1e5-1e6 flops.
+ * is the one-time generate + compile (~0.5-2 ms per distinct kernel once the generator is warm, more for the
+ * first), which repeated calls amortize; for a product evaluated only once, JS is cheaper below ~1e5 flops.
  */
 export const WASM_MATMUL_MIN_FLOPS = 0;
 
