@@ -9,10 +9,6 @@
  * (set ADJOINT_DEBUG=1 to see one).
  */
 import { Command, CommanderError } from "commander";
-import { runBenchCommand } from "./commands/bench";
-import { runDump } from "./commands/dump";
-import { runEval } from "./commands/eval";
-import { runTrain } from "./commands/train";
 import { CliError, oneLine, UsageError } from "./errors";
 import {
   definitions,
@@ -51,7 +47,10 @@ function buildProgram(): Command {
       ),
     )
     .action(async (raw: Record<string, unknown>) => {
-      await runTrain(resolveTrainOptions(raw), { out, tty: process.stdout.isTTY === true });
+      const opts = resolveTrainOptions(raw);
+      // The commands load the compiler and the data only once the options are known to be good.
+      const { runTrain } = await import("./commands/train");
+      await runTrain(opts, { out, tty: process.stdout.isTTY === true });
     });
   definitions
     .dump(
@@ -61,17 +60,23 @@ function buildProgram(): Command {
       ),
     )
     .action(async (raw: Record<string, unknown>) => {
-      await runDump(resolveDumpOptions(raw), out);
+      const opts = resolveDumpOptions(raw);
+      const { runDump } = await import("./commands/dump");
+      await runDump(opts, out);
     });
   definitions
     .eval(command("eval", "evaluate a checkpoint written by `adjoint train` on its test split"))
-    .action((raw: Record<string, unknown>) => {
-      runEval(resolveEvalOptions(raw), out);
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = resolveEvalOptions(raw);
+      const { runEval } = await import("./commands/eval");
+      await runEval(opts, out);
     });
   definitions
     .bench(command("bench", "run the benchmark harness (benchmarks/src/main.ts)"))
     .action(async (raw: Record<string, unknown>) => {
-      await runBenchCommand(resolveBenchOptions(raw), out);
+      const opts = resolveBenchOptions(raw);
+      const { runBenchCommand } = await import("./commands/bench");
+      await runBenchCommand(opts, out);
     });
   return program;
 }

@@ -21,6 +21,8 @@ export interface PlotOptions {
   /** Force the y range to include these bounds (e.g. [0, 1] for accuracies). */
   yMin?: number;
   yMax?: number;
+  /** Where the legend goes (default top-right; bottom-right suits rising curves such as accuracies). */
+  legend?: "top-right" | "bottom-right";
   /** A logarithmic y axis (for losses spanning decades); needs positive values. */
   logY?: boolean;
 }
@@ -133,9 +135,10 @@ export function linePlot(options: PlotOptions): string {
   if (named.length > 0) {
     const lw = 14 + Math.max(...named.map((s) => s.name.length)) * 7 + 28;
     const lx = margin.left + plotW - lw - 8;
-    const ly = margin.top + 8;
+    const lh = named.length * 18 + 8;
+    const ly = options.legend === "bottom-right" ? margin.top + plotH - lh - 8 : margin.top + 8;
     out.push(
-      `<rect x="${lx}" y="${ly}" width="${lw}" height="${named.length * 18 + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`,
+      `<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`,
     );
     options.series.forEach((s, i) => {
       if (!s.name) return;

@@ -3,9 +3,10 @@
  * kernel.js) without loading data or training: the step is built and compiled exactly as `train` would.
  */
 import { RunFolder } from "../artifacts";
+import { DATASET_SHAPES } from "../data";
+import { describeModel, type ModelSpec, makeModel, makeOptimizer } from "../model";
 import type { DumpOptions } from "../options";
 import { buildTrainStep, compiledKernel, makeDumps } from "../program";
-import { DATASET_SHAPES, describeModel, type ModelSpec, makeModel, makeOptimizer } from "../setup";
 
 export async function runDump(opts: DumpOptions, out: (line: string) => void): Promise<string[]> {
   const run = RunFolder.open(opts.out);

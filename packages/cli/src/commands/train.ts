@@ -7,22 +7,22 @@ import { crossEntropy, type Tensor } from "adjoint";
 import { saveCheckpoint } from "../../../nn/src/checkpoint";
 import { type EpochLog, type FitResult, fit } from "../../../nn/src/index";
 import { RunFolder } from "../artifacts";
+import { loadData } from "../data";
+import { CliError } from "../errors";
 import { makeEvaluator } from "../evaluate";
-import { describeSchedule, type TrainOptions } from "../options";
-import { linePlot } from "../plots";
-import { compiledKernel, makeDumps, type StepGraph } from "../program";
-import { createProgress } from "../progress";
+import { CHECKPOINT_KIND } from "../meta";
 import {
   describeModel,
   describeOptimizer,
-  loadData,
   type ModelSpec,
   makeModel,
   makeOptimizer,
   makeSchedule,
-} from "../setup";
-
-export const CHECKPOINT_KIND = "adjoint-cli-run";
+} from "../model";
+import { describeSchedule, type TrainOptions } from "../options";
+import { linePlot } from "../plots";
+import { compiledKernel, makeDumps, type StepGraph } from "../program";
+import { createProgress } from "../progress";
 
 export interface TrainIo {
   /** Progress and result lines (stdout). */
@@ -80,7 +80,14 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       earlyStopping: opts.earlyStopping
         ? { patience: opts.earlyStopping, monitor: "valLoss", restoreBest: true }
         : undefined,
-      onBatchEnd: (e) => progress.onBatchEnd(e),
+      onBatchEnd: (e) => {
+        if (!Number.isFinite(e.loss)) {
+          throw new CliError(
+            `training diverged: the loss is ${e.loss} at epoch ${e.epoch + 1}, step ${e.batch + 1} (try a smaller --lr than ${opts.lr}); nothing was written`,
+          );
+        }
+        progress.onBatchEnd(e);
+      },
       onEpochEnd: (log) => progress.onEpochEnd(log),
     });
     const fitSeconds = (performance.now() - tFit) / 1000;
@@ -146,6 +153,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
           ...(data.val ? [{ name: "validation", points: epochsX("val_accuracy"), dashed: true }] : []),
         ],
         yMax: 1,
+        legend: "bottom-right",
       }),
     );
     const dumps = await makeDumps(stepGraph, `training step: ${title}`);
