@@ -4,7 +4,9 @@
  * Every stage can be switched off or inspected; kernels are cached per graph by what they compute.
  */
 import { formatShape, type Graph, Tensor } from "@adjoint/core";
+import { RENDERERS } from "./codegen/render";
 import { generateStep } from "./codegen/step";
+import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";
 import { extract } from "./program";
@@ -25,6 +27,8 @@ export interface CompileOptions {
   timing?: boolean;
   /** Use the kernel cache (default true). */
   cache?: boolean;
+  /** Run matmuls in generated WebAssembly SIMD kernels where they fit (default: when the engine has SIMD). */
+  wasm?: boolean;
 }
 
 const kernelCache = new WeakMap<Graph, Map<string, Kernel>>();
@@ -44,6 +48,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.checkFinite ?? false,
     options.passes ?? {},
     options.reuse ?? true,
+    options.wasm ?? true,
   ]);
   const cached = options.cache === false ? undefined : kernelCache.get(graph)?.get(key);
   if (cached) return cached;
@@ -61,18 +66,23 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     fuse(program, { fusion: options.checkFinite ? false : options.passes?.fusion }),
   );
   const plan = time("plan", () => planMemory(schedule, { reuse: options.reuse }));
-  const generated = time("codegen", () => generateStep(schedule, plan, { checkFinite: options.checkFinite }));
-  const externalNames = [...generated.externals.keys()];
+  const wasmKernels: WasmKernelInfo[] = [];
+  const renderers =
+    options.wasm === false ? {} : { matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels) };
+  const generated = time("codegen", () =>
+    generateStep(schedule, plan, { checkFinite: options.checkFinite, renderers }),
+  );
+  const wasmExports = Object.fromEntries(generated.externals);
   const step = time("bind", () => {
     let factory = factoryCache.get(generated.source);
     if (!factory) {
       // The source is printed from an ESTree that codegen built; no user text reaches it except in
       // sanitized line comments.
-      factory = new Function("F", ...externalNames, generated.source) as (...args: unknown[]) => () => number;
+      factory = new Function("F", "wasm", generated.source) as (...args: unknown[]) => () => number;
       factoryCache.set(generated.source, factory);
     }
     const heap = new Float32Array(graph.memory.memory.buffer);
-    return factory(heap, ...externalNames.map((n) => generated.externals.get(n)));
+    return factory(heap, wasmExports);
   });
 
   const mem = graph.memory;
@@ -99,12 +109,20 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     inputs,
     inputLeaves,
     outputs: outs,
-    memory: { arenaBytes: plan.arenaBytes, naiveBytes: plan.naiveBytes, buffers: plan.buffers },
+    memory: {
+      arenaBytes: plan.arenaBytes,
+      naiveBytes: plan.naiveBytes,
+      outputBytes: plan.buffers.filter((b) => b.kind === "output").reduce((n, b) => n + b.floats * 4, 0),
+      buffers: plan.buffers,
+    },
     checked: options.checkFinite ?? false,
     timings,
     programText: programText(schedule),
     groups: schedule.groups.length,
-    wasmListing: "",
+    wasmListing:
+      wasmKernels.length === 0
+        ? ""
+        : [`;; ${wasmStatus()}`, ...wasmKernels.map((w) => `;; wasm.${w.name}\n${w.listing}`)].join("\n"),
     describeNode: (id) => {
       const n = program.nodes[id];
       const t = graph.nodes[n.origin];

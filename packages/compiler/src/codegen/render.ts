@@ -65,9 +65,14 @@ function reader(ctx: RenderContext, loop: Shape, collapseMap: (s: readonly numbe
 }
 
 /** Stride lists of every operand read from memory by these members, in the loop shape. */
-function operandStrides(ctx: RenderContext, members: readonly number[], loop: Shape): number[][] {
+function operandStrides(
+  ctx: RenderContext,
+  members: readonly number[],
+  loop: Shape,
+  known: ReadonlySet<number> = new Set(),
+): number[][] {
   const p = ctx.schedule.program;
-  const inside = new Set(members);
+  const inside = new Set([...members, ...known]);
   const lists: number[][] = [];
   for (const m of members) {
     for (const i of p.nodes[m].inputs) {
@@ -104,19 +109,34 @@ function storeOutputs(ctx: RenderContext, outputs: readonly number[], index: Exp
 }
 
 export const renderElementwise: Renderer = (g, ctx) => {
-  const p = ctx.schedule.program;
-  const shape = p.nodes[g.nodes[0]].shape;
+  const shape = ctx.schedule.program.nodes[g.nodes[0]].shape;
+  return renderElementwiseOver(ctx, shape, g.nodes, g.outputs, () => [], new Set());
+};
+
+/**
+ * One loop nest over `shape` computing `members` (elementwise, in order) and storing `outputs`; `prelude`
+ * may define locals first (`known`: nodes it defines, such as a matmul product read from memory).
+ */
+export function renderElementwiseOver(
+  ctx: RenderContext,
+  shape: Shape,
+  members: readonly number[],
+  outputs: readonly number[],
+  prelude: (vars: Expr[], map: (strides: readonly number[]) => number[]) => Stmt[],
+  known: ReadonlySet<number>,
+): Stmt[] {
   const out = contiguous(shape);
-  const { dims, map } = collapse(shape, [out, ...operandStrides(ctx, g.nodes, shape)]);
+  const { dims, map } = collapse(shape, [out, ...operandStrides(ctx, members, shape, known)]);
   const read = reader(ctx, shape, map);
   return loopNest("i", dims, (vars) => {
-    const locals = new Set<number>();
+    const locals = new Set<number>(known);
     return [
-      ...memberStatements(ctx, g.nodes, vars, read, locals),
-      ...storeOutputs(ctx, g.outputs, affine(0, vars, map(out))),
+      ...prelude(vars, map),
+      ...memberStatements(ctx, members, vars, read, locals),
+      ...storeOutputs(ctx, outputs, affine(0, vars, map(out))),
     ];
   });
-};
+}
 
 export const renderReduce: Renderer = (g, ctx) => {
   const p = ctx.schedule.program;
@@ -154,16 +174,20 @@ export const renderReduce: Renderer = (g, ctx) => {
   const outIndex = (ov: Expr[]) =>
     affine(ctx.plan.location.get(g.root!)!, ov, outer.map(permuted(outStrides).slice(0, kept.length)));
 
-  const valueLoop = (ov: Expr[], combine: (v: Expr) => Stmt[]) =>
-    loopNest("r", inner.dims, (rv) => {
-      const vars = [...ov, ...rv];
-      const locals = new Set<number>();
-      return [
-        ...memberStatements(ctx, prologue, vars, read, locals),
-        constDecl("v", read(x, vars, locals)),
-        ...combine(id("v")),
-      ];
-    });
+  // In a block: when the reduced loop vanishes (size-1 axes), two passes would declare `v` twice.
+  const valueLoop = (ov: Expr[], combine: (v: Expr) => Stmt[]) => [
+    block(
+      loopNest("r", inner.dims, (rv) => {
+        const vars = [...ov, ...rv];
+        const locals = new Set<number>();
+        return [
+          ...memberStatements(ctx, prologue, vars, read, locals),
+          constDecl("v", read(x, vars, locals)),
+          ...combine(id("v")),
+        ];
+      }),
+    ),
+  ];
 
   const acc = id("acc");
   return loopNest("o", outer.dims, (ov) => {
@@ -416,8 +440,7 @@ export const renderCopy: Renderer = (g, ctx) => {
     }
     default: {
       // A view (or a constant) that must own its memory.
-      const src =
-        node.op === "const" ? ctx.schedule.views.access(node.id)! : ctx.schedule.views.sourceAccess(node.id)!;
+      const src = ctx.schedule.views.sourceAccess(node.id)!;
       return copyInto(src, node.shape, outLoc);
     }
   }

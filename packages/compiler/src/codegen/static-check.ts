@@ -1,7 +1,7 @@
 /**
  * A static proof that the step allocates nothing: walks the AST of the generated step function (parsed
  * with acorn) and refuses `new`, array and object literals, closures, spread, strings and templates, and
- * any call other than Math.* or a named external (a generated wasm kernel).
+ * any call other than Math.* or wasm.* (the generated WebAssembly kernels, which allocate nothing either).
  */
 import { parse } from "acorn";
 
@@ -51,7 +51,11 @@ export function checkNoAllocation(
           (callee.object as { name: string }).name === "Math" &&
           !callee.computed;
         const isExternal =
-          callee.type === "Identifier" && allowedCalls.has((callee as unknown as { name: string }).name);
+          (callee.type === "Identifier" && allowedCalls.has((callee as unknown as { name: string }).name)) ||
+          (callee.type === "MemberExpression" &&
+            (callee.object as Node).type === "Identifier" &&
+            (callee.object as { name: string }).name === "wasm" &&
+            !callee.computed);
         if (!isMath && !isExternal) violations.push(`call of a non-Math function ${at(n)}`);
         break;
       }

@@ -12,7 +12,7 @@ import { collapse, contiguous, stridesIn } from "./loops";
 import { finiteChecks, RENDERERS, type RenderContext, type Renderer } from "./render";
 
 export interface GeneratedStep {
-  /** The body of the kernel factory: `return function step() {...}` (parameters: F and the externals). */
+  /** The body of the kernel factory: `return function step() {...}` (parameters: F and wasm, the kernels). */
   source: string;
   externals: Map<string, () => void>;
   /** The toText() number of every graph node, for messages and comments. */

@@ -16,7 +16,7 @@ export interface BufferInfo {
   floats: number;
   /** Byte offset in the graph's memory. */
   byteOffset: number;
-  kind: "arena" | "input" | "const" | "storage" | "update-in-place";
+  kind: "arena" | "input" | "output" | "const" | "storage" | "update-in-place";
   /** First and last group (by schedule position) that touch it. */
   start: number;
   end: number;
@@ -140,6 +140,24 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
 
   // Arena slots for every other stored output, first fit over lifetimes.
   type Slot = { node: number; floats: number; start: number; end: number; offset: number; group: Group };
+  // Outputs are the kernel's results, live from their group to the end and read after the step: they get
+  // buffers of their own, like inputs, and the arena is the reusable workspace of intermediates.
+  for (const [, id] of p.outputs) {
+    const base = views.baseOf(id);
+    if (base === null || location.has(base) || !s.groupOf.has(base)) continue;
+    const floats = sizeOf(p.nodes[base].shape);
+    const byteOffset = mem.allocate(floats);
+    location.set(base, byteOffset / 4);
+    buffers.push({
+      node: base,
+      label: label(base),
+      floats,
+      byteOffset,
+      kind: "output",
+      start: posOf(base),
+      end: endOfStep,
+    });
+  }
   const slots: Slot[] = [];
   for (const g of groups) {
     for (const id of g.outputs) {
@@ -245,9 +263,10 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
  */
 function naiveBytes(s: Schedule): number {
   const p = s.program;
+  const outputs = new Set(p.outputs.map(([, id]) => s.views.baseOf(id)));
   let bytes = 0;
   for (const n of p.nodes) {
-    if (n.leaf || n.op === "const" || s.views.isView(n.id)) continue;
+    if (n.leaf || n.op === "const" || s.views.isView(n.id) || outputs.has(n.id)) continue;
     bytes += align(sizeOf(n.shape)) * 4;
   }
   return bytes;

@@ -24,11 +24,12 @@ export function simplify(p: Program): Program {
     // Fold scalar arithmetic on constants.
     if (
       isElementwise(def) &&
+      def.arity === inputs.length &&
       n.shape.length === 0 &&
       inputs.length > 0 &&
       inputs.every((_, i) => scalarValue(i) !== undefined)
     ) {
-      const v = def.scalar(scalarValue(0)!, scalarValue(1) ?? 0, n.attrs);
+      const v = def.scalar(scalarValue(0)!, inputs.length > 1 ? scalarValue(1)! : 0, n.attrs);
       if (Number.isFinite(v)) return constant(v);
     }
     switch (n.op) {

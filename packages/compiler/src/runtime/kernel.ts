@@ -7,10 +7,12 @@ import { checkFeed, type Feeds, formatShape, type Graph, type Tensor } from "@ad
 import type { BufferInfo } from "../memory/plan";
 
 export interface KernelMemory {
-  /** Bytes of the planned arena (intermediates, with reuse). */
+  /** Bytes of the planned arena: the workspace of intermediates, slots reused across lifetimes. */
   arenaBytes: number;
-  /** Bytes if every intermediate had its own buffer. */
+  /** Bytes an eager executor would allocate for the same intermediates: one buffer per computed node. */
   naiveBytes: number;
+  /** Bytes of the outputs' own buffers (in neither figure above; like inputs and params). */
+  outputBytes: number;
   buffers: BufferInfo[];
 }
 

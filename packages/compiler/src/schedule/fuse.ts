@@ -171,6 +171,15 @@ function materializeViews(p: Program): Views {
         changed = true;
         break;
       }
+      // A matmul reads its operands from memory: a broadcast constant (the cotangent 1) gets a copy.
+      if (n.op === "matmul") {
+        const constant = n.inputs.find((i) => views.access(i)?.kind === "scalar" && !materialized.has(i));
+        if (constant !== undefined) {
+          materialized.add(constant);
+          changed = true;
+          break;
+        }
+      }
       if (!views.isView(n.id)) continue;
       const a = views.access(n.id);
       if (a === null) {

@@ -1,0 +1,99 @@
+/**
+ * The wasm renderer of a matmul group: the product runs in a WebAssembly SIMD kernel generated for this
+ * exact shape and orientation, on the graph's own memory (no copies); the step calls it like Math.exp.
+ * The fused epilogue (bias, activation, optimizer update...) then runs as one JS loop over the product,
+ * so any epilogue the fusion pass chose still works. Falls back to the JS renderers where the operands'
+ * layout is not one the kernel reads (row-major or transposed).
+ */
+import { id, member, sizeOf } from "@adjoint/core";
+import { listMatmul } from "../wasm/listing";
+import { instantiateMatmul, type MatmulSpec, packBytes } from "../wasm/matmul";
+import { relaxedSimdAvailable, simdAvailable } from "../wasm/features";
+import type { Group } from "../schedule/fuse";
+import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
+import { contiguous } from "./loops";
+import { matmulGeometry, type RenderContext, type Renderer, renderElementwiseOver } from "./render";
+
+/**
+ * Products below this many multiply-adds stay in JS: a call into wasm costs little (~15 ns), but the
+ * epilogue pass over the product and the per-kernel compile do not pay off on the tiny 8→16→1 net
+ * (measured: its step is faster all-JS).
+ */
+export const WASM_MIN_MACS = 4096;
+
+export interface WasmKernelInfo {
+  name: string;
+  spec: MatmulSpec;
+  listing: string;
+}
+
+export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]): Renderer {
+  return (g: Group, ctx: RenderContext) => {
+    const spec = specFor(g, ctx);
+    if (!spec) return fallback(g, ctx);
+    const p = ctx.schedule.program;
+    const mm = p.nodes[g.root!];
+    const name = `mm${kernels.length}`;
+    const memory = p.graph.memory;
+    spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
+    const direct = g.nodes.length === 1 && g.outputs.length === 1;
+    // Without an epilogue, the kernel writes the stored product itself; otherwise into a region of its own.
+    spec.cOffset = direct ? ctx.plan.location.get(g.root!)! * 4 : memory.allocate(sizeOf(mm.shape));
+    const run = instantiateMatmul(spec, memory.memory);
+    ctx.externals.set(name, run);
+    kernels.push({ name, spec, listing: listMatmul(spec) });
+    const stmts: Stmt[] = [exprStmt(call(member(id("wasm"), name)))];
+    if (!direct) {
+      const product = spec.cOffset / 4;
+      const epilogue = g.nodes.filter((x) => x !== g.root);
+      const out = contiguous(mm.shape);
+      stmts.push(
+        ...renderElementwiseOver(
+          ctx,
+          mm.shape,
+          epilogue,
+          g.outputs,
+          (vars, map) => [constDecl(`t${g.root}`, load(affine(product, vars, map(out))))],
+          new Set([g.root!]),
+        ),
+      );
+    }
+    return stmts;
+  };
+}
+
+/** The kernel spec for a group, or null when its operands are not plain row-major or transposed. */
+function specFor(g: Group, ctx: RenderContext): MatmulSpec | null {
+  if (!simdAvailable()) return null;
+  const { batch, m, n, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  if (m * n * k * batch < WASM_MIN_MACS) return null;
+  const transA = sA[1] === 1 && sA[2] === m && m !== 1 ? true : sA[1] === k && sA[2] === 1 ? false : null;
+  const transB = sB[1] === 1 && sB[2] === k && k !== 1 ? true : sB[1] === n && sB[2] === 1 ? false : null;
+  if (transA === null || transB === null) return null;
+  const mm = ctx.schedule.program.nodes[g.root!];
+  return {
+    m,
+    n,
+    k,
+    transA,
+    transB,
+    aOffset: aBase * 4,
+    bOffset: bBase * 4,
+    cOffset: 0,
+    packOffset: 0,
+    accumulate: false,
+    batch:
+      mm.shape.length === 3
+        ? { count: batch, aStride: sA[0] * 4, bStride: sB[0] * 4, cStride: m * n * 4 }
+        : undefined,
+    fma: relaxedSimdAvailable(),
+  };
+}
+
+export function wasmStatus(): string {
+  return simdAvailable()
+    ? relaxedSimdAvailable()
+      ? "wasm SIMD with relaxed FMA"
+      : "wasm SIMD (mul+add)"
+    : "no wasm SIMD";
+}
