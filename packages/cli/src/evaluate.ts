@@ -3,9 +3,7 @@
  * the trained weights in place), compiled for a batch of rows and, when the count does not divide, for the
  * remaining rows too: every sample is counted once, with no padding.
  */
-import { compile, crossEntropy, type Graph, type Kernel } from "adjoint";
-import type { Dataset } from "../../nn/src/data/index";
-import type { Module } from "../../nn/src/index";
+import { compile, crossEntropy, type Dataset, type Graph, type Kernel, type Module } from "adjoint";
 
 export interface Evaluation {
   loss: number;

@@ -2,7 +2,7 @@
  * From checked options to objects: the model (an MLP as a torch-style Sequential), the optimizer
  * (torch.optim's rules as graph nodes) and its learning-rate schedule.
  */
-import { Linear, type Module, optim, ReLU, Sequential, Sigmoid, Tanh } from "../../nn/src/index";
+import { Linear, type Module, optim, ReLU, Sequential, Sigmoid, Tanh } from "adjoint";
 import type { Activation, OptimizerName, ScheduleSpec } from "./options";
 
 // ------------------------------------------------------------------------------------------------ model

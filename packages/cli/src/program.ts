@@ -8,27 +8,25 @@
  *   kernel.js    the one generated JavaScript function that runs the whole step.
  */
 import {
+  CompiledKernel,
   crossEntropy,
   extract,
   fuse,
   fusedGroups,
   Graph,
+  type Module,
+  type optim,
   programText,
   renderSvg,
   runPasses,
   type Schedule,
+  stateUpdates,
   type Tensor,
+  type TrainStep,
   toDot,
   toText,
-} from "adjoint";
-import {
-  CompiledKernel,
-  type Module,
-  type optim,
-  stateUpdates,
-  type TrainStep,
   trainStep,
-} from "../../nn/src/index";
+} from "adjoint";
 
 /** What the dumps need of a training step. */
 export interface StepGraph {

@@ -3,8 +3,9 @@
  * ETA) that ends as a one-line summary of the epoch with its validation metrics; elsewhere (a pipe, a file,
  * CI) one plain line per epoch.
  */
+
+import type { BatchEvent, EpochLog } from "adjoint";
 import { SingleBar } from "cli-progress";
-import type { BatchEvent, EpochLog } from "../../nn/src/index";
 
 export interface Progress {
   onBatchEnd(e: BatchEvent): void;
@@ -70,7 +71,7 @@ export function createProgress(options: ProgressOptions): Progress {
       if (e.batch === 0 || !bar) {
         stop();
         bar = new SingleBar({
-          format: `epoch {ep}/${options.epochs} {bar} {value}/{total} | loss {loss} | acc {acc}{val} | {sps} steps/s | {tail}`,
+          format: `epoch {ep}/${options.epochs} {bar} {value}/{total} | loss {loss}{acc}{val} | {sps} steps/s | {tail}`,
           barsize: 24,
           hideCursor: false,
           gracefulExit: false,
@@ -88,7 +89,7 @@ export function createProgress(options: ProgressOptions): Progress {
         bar.start(e.batches, 0, {
           ep: String(e.epoch + 1).padStart(width),
           loss: "  -   ",
-          acc: "  -   ",
+          acc: "",
           val: "",
           sps: "-",
           tail: "ETA -",
@@ -106,7 +107,7 @@ export function createProgress(options: ProgressOptions): Progress {
       const left = sps > 0 ? (e.batches - e.batch - 1) / sps : 0;
       bar!.update(e.batch + 1, {
         loss: f4(lossSum / rows),
-        acc: haveCorrect ? f4(correct / rows) : "  -   ",
+        acc: haveCorrect ? ` | acc ${f4(correct / rows)}` : "",
         sps: sps > 0 ? String(Math.round(sps)) : "-",
         tail: `ETA ${formatSeconds(left)}`,
       });
@@ -119,7 +120,7 @@ export function createProgress(options: ProgressOptions): Progress {
       const val = log.valLoss !== null ? ` | val loss ${f4(log.valLoss)} acc ${f4(log.valAcc)}` : "";
       bar.update(bar.getTotal(), {
         loss: f4(log.loss),
-        acc: f4(log.acc),
+        acc: log.acc === null ? "" : ` | acc ${f4(log.acc)}`,
         val,
         sps: String(Math.round(log.stepsPerSec)),
         tail: `${log.seconds.toFixed(1)} s`,

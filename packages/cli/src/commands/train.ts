@@ -3,9 +3,7 @@
  * metrics (csv, json), curves (svg), graph and kernel dumps, the checkpoint and a summary. The last line
  * printed is `test accuracy: 0.xxxx`.
  */
-import { crossEntropy, type Tensor } from "adjoint";
-import { saveCheckpoint } from "../../../nn/src/checkpoint";
-import { type EpochLog, type FitResult, fit } from "../../../nn/src/index";
+import { crossEntropy, type EpochLog, type FitResult, fit, saveCheckpoint, type Tensor } from "adjoint";
 import { RunFolder } from "../artifacts";
 import { loadData } from "../data";
 import { CliError } from "../errors";
