@@ -10,7 +10,7 @@ import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/w
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";
 import { extract } from "./program";
-import { programText } from "./dump";
+import { fusedGroups, programText } from "./dump";
 import { fuse } from "./schedule/fuse";
 import { Kernel } from "./runtime/kernel";
 
@@ -118,6 +118,8 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     checked: options.checkFinite ?? false,
     timings,
     programText: programText(schedule),
+    fusedGroups: fusedGroups(schedule),
+    outputTensors: named,
     groups: schedule.groups.length,
     wasmListing:
       wasmKernels.length === 0

@@ -32,6 +32,8 @@ export interface KernelParts {
   programText: string;
   groups: number;
   wasmListing: string;
+  fusedGroups: Map<number, string>;
+  outputTensors: Record<string, Tensor>;
 }
 
 export class Kernel {
@@ -48,6 +50,9 @@ export class Kernel {
   readonly groups: number;
   /** Listings of the generated WebAssembly kernels (empty when none). */
   readonly wasmListing: string;
+  /** Graph node id -> fused group label, for every node fused with others (toDot draws them as clusters). */
+  readonly fusedGroups: ReadonlyMap<number, string>;
+  private readonly outputTensors: Record<string, Tensor>;
   private readonly step: () => number;
   private readonly inputLeaves: Record<string, Tensor>;
   private readonly labelViews: Float32Array[];
@@ -66,6 +71,8 @@ export class Kernel {
     this.programText = parts.programText;
     this.groups = parts.groups;
     this.wasmListing = parts.wasmListing;
+    this.fusedGroups = parts.fusedGroups;
+    this.outputTensors = parts.outputTensors;
     this.step = parts.step;
     this.inputLeaves = parts.inputLeaves;
     this.describeNode = parts.describeNode;
@@ -125,6 +132,11 @@ export class Kernel {
         }
       }
     }
+  }
+
+  /** The graph of this kernel's outputs as DOT: modules and fused groups as clusters, gradients in orange. */
+  toDot(title?: string): string {
+    return this.graph.toDot({ outputs: this.outputTensors, groups: this.fusedGroups, title });
   }
 
   /** Whether this kernel checks every stored value for NaN/Infinity. */

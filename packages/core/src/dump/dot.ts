@@ -37,10 +37,25 @@ export function toDot(graph: Graph, options: DotOptions = {}): string {
   // Nest nodes: module path segments, then a fused group, as a tree of clusters.
   type Cluster = { label: string; children: Map<string, Cluster>; nodes: Tensor[] };
   const root: Cluster = { label: "", children: new Map(), nodes: [] };
+  // A fused group may span modules (an epilogue's activation, the next layer's gradient): it is drawn
+  // once, inside the deepest module that holds all of its nodes.
+  const groupScope = new Map<string, string[]>();
+  for (const n of nodes) {
+    const group = options.groups?.get(n.id);
+    if (group === undefined) continue;
+    const path = n.scope ? n.scope.split(".") : [];
+    const prev = groupScope.get(group);
+    if (!prev) groupScope.set(group, path);
+    else {
+      let i = 0;
+      while (i < prev.length && i < path.length && prev[i] === path[i]) i++;
+      groupScope.set(group, prev.slice(0, i));
+    }
+  }
   for (const n of nodes) {
     let c = root;
-    const path = n.scope ? n.scope.split(".") : [];
     const group = options.groups?.get(n.id);
+    const path = group !== undefined ? groupScope.get(group)! : n.scope ? n.scope.split(".") : [];
     const keys = [
       ...path.map((p, i) => `m:${path.slice(0, i + 1).join(".")}`),
       ...(group ? [`g:${group}`] : []),
