@@ -1,0 +1,231 @@
+/**
+ * Matmul throughput at n³ (default 512³) in three orientations: C = A·B, Aᵀ·B (A stored transposed) and
+ * A·Bᵀ (B stored transposed). Peers: tfjs-wasm, jax-js, PyTorch (via its child process) and, when the file
+ * exists, `benchMatmulWasm` from ./matmul-wasm (another engineer's kernel).
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadJax } from "./systems/jax-js";
+import { loadTfjsWasm } from "./systems/tfjs-wasm";
+import { errorMessage, isSkip, type Skip, skip } from "./systems/types";
+
+export type Orientation = "AB" | "AtB" | "ABt";
+export const ORIENTATIONS: readonly Orientation[] = ["AB", "AtB", "ABt"];
+
+export interface MatmulRow {
+  system: string;
+  /** GFLOP/s (2·n³ / median time) per orientation; missing when that orientation was not measured. */
+  gflops: Partial<Record<Orientation, number>>;
+  /** Median ms per call. */
+  ms: Partial<Record<Orientation, number>>;
+  note?: string;
+  /** What benchMatmulWasm returned, verbatim, when its shape was not understood. */
+  raw?: unknown;
+}
+
+export interface MatmulTiming {
+  timeMs: number;
+  minSamples: number;
+}
+
+async function medianMs(fn: () => void | Promise<void>, t: MatmulTiming): Promise<number> {
+  for (let i = 0; i < 2; i++) await fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < t.minSamples || performance.now() - start < t.timeMs) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
+}
+
+function row(system: string, n: number, ms: Partial<Record<Orientation, number>>, note?: string): MatmulRow {
+  const gflops: Partial<Record<Orientation, number>> = {};
+  for (const o of ORIENTATIONS) if (ms[o] !== undefined) gflops[o] = (2 * n ** 3) / (ms[o]! * 1e6);
+  return { system, gflops, ms, note };
+}
+
+function randomData(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n * n);
+  let s = seed >>> 0;
+  for (let i = 0; i < a.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296;
+  }
+  return a;
+}
+
+export async function tfjsWasmMatmul(n: number, t: MatmulTiming): Promise<MatmulRow | Skip> {
+  const tf = await loadTfjsWasm();
+  if (isSkip(tf)) return tf;
+  const a = tf.tensor2d(randomData(n, 1), [n, n]);
+  const b = tf.tensor2d(randomData(n, 2), [n, n]);
+  const ms: Partial<Record<Orientation, number>> = {};
+  try {
+    for (const o of ORIENTATIONS) {
+      ms[o] = await medianMs(() => {
+        tf.matMul(a, b, o === "AtB", o === "ABt").dispose();
+      }, t);
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+  return row("tfjs-wasm", n, ms, "tf.matMul(a, b, transposeA, transposeB)");
+}
+
+export async function jaxMatmul(n: number, t: MatmulTiming): Promise<MatmulRow | Skip> {
+  const jax = await loadJax();
+  if (isSkip(jax)) return jax;
+  const np = jax.numpy;
+  type Arr = typeof np.Array.prototype;
+  const a = np.array(randomData(n, 1)).reshape([n, n]);
+  const b = np.array(randomData(n, 2)).reshape([n, n]);
+  const fns = {
+    AB: jax.jit((x: Arr, y: Arr) => np.matmul(x, y)),
+    AtB: jax.jit((x: Arr, y: Arr) => np.matmul(x.transpose(), y)),
+    ABt: jax.jit((x: Arr, y: Arr) => np.matmul(x, y.transpose())),
+  };
+  const ms: Partial<Record<Orientation, number>> = {};
+  try {
+    for (const o of ORIENTATIONS) {
+      ms[o] = await medianMs(async () => {
+        const c = fns[o](a.ref, b.ref);
+        await c.blockUntilReady();
+        c.dispose();
+      }, t);
+    }
+  } finally {
+    a.dispose();
+    b.dispose();
+    for (const f of Object.values(fns)) f.dispose();
+  }
+  return row("jax-js", n, ms, "jit(np.matmul) with .transpose() inside the jit");
+}
+
+function orientationOf(label: string): Orientation | null {
+  const s = label
+    .toLowerCase()
+    .replace(/ᵀ/g, "t")
+    .replace(/[^a-z]/g, "");
+  if (s.includes("atb") || s === "tn") return "AtB";
+  if (s.includes("abt") || s === "nt") return "ABt";
+  if (s === "nn" || s.endsWith("ab")) return "AB";
+  return null;
+}
+
+/** Pulls {orientation → GFLOP/s or ms} out of whatever shape benchMatmulWasm returns. */
+function normalizeExternal(
+  res: unknown,
+  n: number,
+): Partial<Record<Orientation, { gflops?: number; ms?: number }>> {
+  const out: Partial<Record<Orientation, { gflops?: number; ms?: number }>> = {};
+  const metric = (o: Record<string, unknown>): { gflops?: number; ms?: number } => {
+    const r: { gflops?: number; ms?: number } = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v !== "number") continue;
+      const key = k.toLowerCase();
+      if (key.includes("gflop")) r.gflops = v;
+      else if (key === "ms" || key.includes("median") || key.endsWith("ms")) r.ms ??= v;
+    }
+    return r;
+  };
+  const visit = (v: unknown, label: string | null): void => {
+    if (Array.isArray(v)) {
+      for (const e of v) visit(e, null);
+      return;
+    }
+    if (typeof v === "number" && label) {
+      const o = orientationOf(label);
+      if (o) out[o] = { gflops: v };
+      return;
+    }
+    if (typeof v !== "object" || v === null) return;
+    const obj = v as Record<string, unknown>;
+    const name = ["orientation", "name", "case", "label", "op", "layout", "variant", "kind"]
+      .map((k) => obj[k])
+      .find((x) => typeof x === "string") as string | undefined;
+    const o = orientationOf(name ?? label ?? "");
+    if (o) {
+      const m = metric(obj);
+      if (m.gflops !== undefined || m.ms !== undefined) {
+        out[o] = m;
+        return;
+      }
+    }
+    for (const [k, child] of Object.entries(obj)) visit(child, k);
+  };
+  visit(res, null);
+  for (const o of ORIENTATIONS) {
+    const m = out[o];
+    if (m && m.gflops === undefined && m.ms !== undefined) m.gflops = (2 * n ** 3) / (m.ms * 1e6);
+  }
+  return out;
+}
+
+/**
+ * Calls benchMatmulWasm from ./matmul-wasm (Adjoint's generated wasm kernels; another engineer's file) if that
+ * file exists and exports it. Its contract: `benchMatmulWasm({ quick }) → { orientation, fma, gflops (best),
+ * medianGflops }[]` at 512³; one row per FMA mode is reported, with the medians. Any other result shape is
+ * read as well as possible and kept verbatim in latest.json.
+ */
+export async function externalMatmulWasm(n: number, quick: boolean): Promise<MatmulRow[] | Skip> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (!existsSync(join(here, "matmul-wasm.ts")) && !existsSync(join(here, "matmul-wasm.js")))
+    return skip("benchmarks/src/matmul-wasm.ts does not exist yet");
+  let mod: Record<string, unknown>;
+  try {
+    const specifier = "./matmul-wasm";
+    mod = (await import(specifier)) as Record<string, unknown>;
+  } catch (e) {
+    return skip(`cannot import ./matmul-wasm: ${errorMessage(e)}`);
+  }
+  const fn = mod.benchMatmulWasm;
+  if (typeof fn !== "function") return skip("./matmul-wasm does not export benchMatmulWasm");
+  let res: unknown;
+  try {
+    res = await fn({ quick });
+  } catch (e) {
+    return skip(`benchMatmulWasm threw: ${errorMessage(e)}`);
+  }
+  const name = "adjoint wasm matmul";
+  if (Array.isArray(res) && res.every((e) => typeof e === "object" && e !== null && "orientation" in e)) {
+    const byMode = new Map<string, MatmulRow>();
+    for (const e of res as Record<string, unknown>[]) {
+      const o = orientationOf(String(e.orientation));
+      const g = typeof e.medianGflops === "number" ? e.medianGflops : e.gflops;
+      if (!o || typeof g !== "number") continue;
+      const mode = e.fma === undefined ? "" : e.fma ? " (relaxed FMA)" : " (no FMA)";
+      const row = byMode.get(mode) ?? {
+        system: name + mode,
+        gflops: {},
+        ms: {},
+        note: "benchMatmulWasm, 512³, median",
+      };
+      row.gflops[o] = g;
+      row.ms[o] = (2 * 512 ** 3) / (g * 1e6);
+      byMode.set(mode, row);
+    }
+    if (byMode.size) return [...byMode.values()];
+  }
+  const norm = normalizeExternal(res, n);
+  const r: MatmulRow = { system: name, gflops: {}, ms: {} };
+  for (const o of ORIENTATIONS) {
+    if (norm[o]?.gflops !== undefined) r.gflops[o] = norm[o]!.gflops;
+    if (norm[o]?.ms !== undefined) r.ms[o] = norm[o]!.ms;
+  }
+  if (Object.keys(r.gflops).length < 3) {
+    r.raw = res;
+    r.note = "result shape only partly understood; raw value kept in latest.json";
+  }
+  return [r];
+}
+
+export function torchMatmulRow(n: number, ms: Record<string, number>): MatmulRow {
+  const m: Partial<Record<Orientation, number>> = {};
+  for (const o of ORIENTATIONS) if (typeof ms[o] === "number") m[o] = ms[o];
+  return row("pytorch", n, m, "a @ b, a.t() @ b, a @ b.t()");
+}
