@@ -121,10 +121,10 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     fusedGroups: fusedGroups(schedule),
     outputTensors: named,
     groups: schedule.groups.length,
-    wasmListing:
+    wasmListing: () =>
       wasmKernels.length === 0
         ? ""
-        : [`;; ${wasmStatus()}`, ...wasmKernels.map((w) => `;; wasm.${w.name}\n${w.listing}`)].join("\n"),
+        : [`;; ${wasmStatus()}`, ...wasmKernels.map((w) => `;; wasm.${w.name}\n${w.listing()}`)].join("\n"),
     describeNode: (id) => {
       const n = program.nodes[id];
       const t = graph.nodes[n.origin];

@@ -24,7 +24,8 @@ export const WASM_MIN_MACS = 4096;
 export interface WasmKernelInfo {
   name: string;
   spec: MatmulSpec;
-  listing: string;
+  /** The readable listing, made on demand (it re-encodes the module with text). */
+  listing: () => string;
 }
 
 export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]): Renderer {
@@ -41,7 +42,7 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     spec.cOffset = direct ? ctx.plan.location.get(g.root!)! * 4 : memory.allocate(sizeOf(mm.shape));
     const run = instantiateMatmul(spec, memory.memory);
     ctx.externals.set(name, run);
-    kernels.push({ name, spec, listing: listMatmul(spec) });
+    kernels.push({ name, spec, listing: () => listMatmul(spec) });
     const stmts: Stmt[] = [exprStmt(call(member(id("wasm"), name)))];
     if (!direct) {
       const product = spec.cOffset / 4;

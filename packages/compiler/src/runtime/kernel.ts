@@ -31,7 +31,7 @@ export interface KernelParts {
   /** Program-level dump (after passes, with fused groups). */
   programText: string;
   groups: number;
-  wasmListing: string;
+  wasmListing: () => string;
   fusedGroups: Map<number, string>;
   outputTensors: Record<string, Tensor>;
 }
@@ -48,8 +48,7 @@ export class Kernel {
   readonly programText: string;
   /** Number of loop nests (fused groups) in the step. */
   readonly groups: number;
-  /** Listings of the generated WebAssembly kernels (empty when none). */
-  readonly wasmListing: string;
+  private readonly listWasm: () => string;
   /** Graph node id -> fused group label, for every node fused with others (toDot draws them as clusters). */
   readonly fusedGroups: ReadonlyMap<number, string>;
   private readonly outputTensors: Record<string, Tensor>;
@@ -70,7 +69,7 @@ export class Kernel {
     this.timings = parts.timings;
     this.programText = parts.programText;
     this.groups = parts.groups;
-    this.wasmListing = parts.wasmListing;
+    this.listWasm = parts.wasmListing;
     this.fusedGroups = parts.fusedGroups;
     this.outputTensors = parts.outputTensors;
     this.step = parts.step;
@@ -132,6 +131,11 @@ export class Kernel {
         }
       }
     }
+  }
+
+  /** Listings of the generated WebAssembly kernels, next to `source` for debugging ("" when none). */
+  get wasmListing(): string {
+    return this.listWasm();
   }
 
   /** The graph of this kernel's outputs as DOT: modules and fused groups as clusters, gradients in orange. */
