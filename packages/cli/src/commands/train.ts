@@ -297,7 +297,8 @@ function summaryMarkdown(s: {
   const { opts, numbers: n } = s;
   const last = s.history[s.history.length - 1];
   const f4 = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v.toFixed(4));
-  const kib = (b: number) => `${b.toLocaleString("en-US")} bytes (${(b / 1024).toFixed(1)} KiB)`;
+  const kib = (b: number) => `${(b / 1024).toLocaleString("en-US", { maximumFractionDigits: 1 })} KiB`;
+  const int = (v: number) => Math.round(v).toLocaleString("en-US");
   const command = [
     "adjoint train",
     `--dataset ${opts.dataset}`,
@@ -327,8 +328,8 @@ function summaryMarkdown(s: {
     `| test loss | ${f4(n.test.loss)} |`,
     `| last epoch | train loss ${f4(last?.loss)}, acc ${f4(last?.acc)}; validation loss ${f4(last?.valLoss)}, acc ${f4(last?.valAcc)} |`,
     `| time | ${s.totalSeconds.toFixed(1)} s in all, ${s.fitSeconds.toFixed(1)} s in fit (training steps, validation, compiling) |`,
-    `| steps | ${n.steps.toLocaleString("en-US")} at ${n.stepsPerSecond.toFixed(0)} steps/s (${(n.stepsPerSecond * opts.batch).toFixed(0)} samples/s) |`,
-    `| arena | ${kib(n.arenaBytes)} for the step's intermediates (${kib(n.naiveBytes)} with one buffer per value) |`,
+    `| steps | ${int(n.steps)} at ${int(n.stepsPerSecond)} steps/s (${int(n.stepsPerSecond * opts.batch)} samples/s) |`,
+    `| arena | ${kib(n.arenaBytes)} (${int(n.arenaBytes)} bytes) for the step's intermediates; ${kib(n.naiveBytes)} with one buffer per value |`,
     "",
     "## Epochs",
     "",
