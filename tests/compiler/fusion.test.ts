@@ -28,7 +28,11 @@ describe("fusion", () => {
   it("tanh(x·w + b) is exactly one loop nest: the matmul with its bias-add and activation as an epilogue", () => {
     const g = new Graph();
     const x = g.input("x", [8, 4]);
-    const w = g.param("w", [4, 3], { init: (v) => v.forEach((_, i) => (v[i] = Math.sin(i + 1))) });
+    const w = g.param("w", [4, 3], {
+      init: (v) => {
+        for (let i = 0; i < v.length; i++) v[i] = Math.sin(i + 1);
+      },
+    });
     const b = g.param("b", [3], { init: (v) => v.set([0.1, -0.2, 0.3]) });
     const y = x.matmul(w).add(b).tanh();
     const k = compile({ y });
@@ -93,7 +97,9 @@ describe("fusion", () => {
     fused.run(m.feeds);
     const lossFused = fused.outputs.loss[0];
     const afterFused = m.params.map((p) => Float32Array.from(p.value));
-    m.params.forEach((p, i) => p.value.set(before[i]));
+    m.params.forEach((p, i) => {
+      p.value.set(before[i]);
+    });
     unfused.run(m.feeds);
     expect(unfused.outputs.loss[0]).toBeCloseTo(lossFused, 5);
     m.params.forEach((p, i) => {
@@ -118,12 +124,14 @@ describe("fusion", () => {
           // %5 = relu %4 : f32[2,3]
           // %6 = sum[axes=[0,1] keepdims=false] %5 : f32[]
           let acc = 0;
-          for (let r0 = 0; r0 < 6; r0++) {
-            const t2 = F[16 + r0] * 2;
-            const t4 = t2 + 1;
-            const t5 = t4 > 0 ? t4 : 0;
-            const v = t5;
-            acc += v;
+          {
+            for (let r0 = 0; r0 < 6; r0++) {
+              const t2 = F[16 + r0] * 2;
+              const t4 = t2 + 1;
+              const t5 = t4 > 0 ? t4 : 0;
+              const v = t5;
+              acc += v;
+            }
           }
           F[32] = acc;
         }
