@@ -30,11 +30,15 @@ export interface Config {
   options: CompileOptions;
 }
 
-/** Every differential case runs under each of these. */
+/**
+ * Every differential case runs under each of these. The default renders large enough matmuls as
+ * generated WebAssembly; "wasm off" keeps the JS matmul loops under test too.
+ */
 export const CONFIGS: readonly Config[] = [
   { name: "default (fusion on)", options: {} },
   { name: "fusion off", options: { passes: { fusion: false } } },
   { name: "simplify and cse off", options: { passes: { simplify: false, cse: false } } },
+  { name: "wasm off (JS matmul)", options: { wasm: false } },
 ];
 
 export interface LeafOptions {
