@@ -7,6 +7,7 @@ import { generate } from "astring";
 import { describeOp, formatShape, id, nodesToShow, num, type Tensor } from "@adjoint/core";
 import type { MemoryPlan } from "../memory/plan";
 import type { Schedule } from "../schedule/fuse";
+import type { Access } from "../schedule/views";
 import { affine, assign, block, load, loopNest, note, ret, type Stmt } from "./ast";
 import { collapse, contiguous, stridesIn } from "./loops";
 import { finiteChecks, RENDERERS, type RenderContext, type Renderer } from "./render";
@@ -52,24 +53,33 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     body.push(commented(stmts, header, ...g.nodes.map((n) => `  ${describe(n)}`)));
   });
 
-  // Updates not written in place: copied at the end, so every update reads the values from before the step.
-  for (const u of p.updates) {
-    if (plan.inPlaceUpdates.has(u.value)) continue;
+  // Updates not written in place: copied at the end. All of a step's updates read the values from before
+  // the step, so a copy whose source is itself an update's target (a swap, prev <- W) reads a snapshot.
+  const targets = new Set(p.updates.map((u) => u.target));
+  const copies = p.updates.filter((u) => !plan.inPlaceUpdates.has(u.value));
+  const snapshots: Stmt[] = [];
+  const writes: Stmt[] = [];
+  for (const u of copies) {
     const target = p.nodes[u.target];
-    const src = s.views.access(u.value)!;
-    const out = contiguous(target.shape);
-    const lists = [out, stridesIn(src, target.shape)];
-    const { dims, map } = collapse(target.shape, lists);
-    const stmts = loopNest("i", dims, (vars) => [
-      assign(
-        load(affine(plan.location.get(u.target)!, vars, map(out))),
-        src.kind === "scalar"
-          ? num(src.value)
-          : load(affine(plan.location.get(src.base)! + src.offset, vars, map(lists[1]))),
-      ),
-    ]);
-    body.push(commented(stmts, `update ${target.leaf?.name ?? ""} <- ${describe(u.value)}`));
+    let src = s.views.access(u.value)!;
+    if (src.kind === "buffer" && targets.has(src.base)) {
+      const floats = target.shape.reduce((n, d) => n * d, 1);
+      const staging = p.graph.memory.allocate(floats) / 4;
+      snapshots.push(...copyLoop(target.shape, staging, src, plan));
+      src = {
+        kind: "buffer",
+        base: -1,
+        offset: staging,
+        shape: target.shape,
+        strides: contiguous(target.shape),
+      };
+    }
+    const stmts = copyLoop(target.shape, plan.location.get(u.target)!, src, plan);
+    writes.push(commented(stmts, `update ${target.leaf?.name ?? ""} <- ${describe(u.value)}`));
   }
+  if (snapshots.length > 0)
+    body.push(commented(snapshots, "snapshot update sources that are themselves updated"));
+  body.push(...writes);
   body.push(ret(num(-1)));
 
   const stepFn = {
@@ -92,4 +102,19 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
 function commented(stmts: Stmt[], ...lines: string[]): Stmt {
   if (stmts.length > 0) note(stmts[0], ...lines);
   return block(stmts);
+}
+
+/** dst[i] = src at i, over a shape (src may be strided, broadcast or a constant; base -1: offset is absolute). */
+function copyLoop(shape: readonly number[], dst: number, src: Access, plan: MemoryPlan): Stmt[] {
+  const out = contiguous(shape);
+  const lists = [out, stridesIn(src, shape)];
+  const { dims, map } = collapse(shape, lists);
+  const srcBase =
+    src.kind === "buffer" ? (src.base === -1 ? src.offset : plan.location.get(src.base)! + src.offset) : 0;
+  return loopNest("i", dims, (vars) => [
+    assign(
+      load(affine(dst, vars, map(out))),
+      src.kind === "scalar" ? num(src.value) : load(affine(srcBase, vars, map(lists[1]))),
+    ),
+  ]);
 }

@@ -68,22 +68,72 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
     return bg.id < g.id;
   };
 
+  /**
+   * Elementwise nodes that read only leaves and constants (an optimizer's m·β1, bias corrections) have no
+   * place of their own in the order: they wait here and are pulled into the group of their first consumer,
+   * or get a group when something else needs them stored.
+   */
+  const pending = new Set<number>();
+  const baseOf = (i: number) => {
+    const a = views.access(i)!;
+    return a.kind === "scalar" ? null : a.base;
+  };
+  /** Gives a waiting node a group of its own now, with the waiting nodes it reads pulled in before it. */
+  const flush = (id: number) => {
+    if (!pending.has(id)) return;
+    pending.delete(id);
+    const g = newGroup("elementwise", id);
+    for (const i of p.nodes[id].inputs) pull(i, g);
+    g.nodes.push(g.nodes.shift()!);
+  };
+  /** Moves a waiting node (and the waiting nodes it reads) into group g, before its consumer. */
+  const pull = (id: number, g: Group) => {
+    if (!pending.has(id)) return;
+    pending.delete(id);
+    for (const i of p.nodes[id].inputs) if (pending.has(i)) pull(i, g);
+    g.nodes.push(id);
+    groupOf.set(id, g);
+  };
+  const pullable = (i: number, shape: Shape) => pending.has(i) && sameShape(p.nodes[i].shape, shape);
+
   for (const n of p.nodes) {
     if (!isCompute(n.id)) continue;
     const kind = getOp(n.op).kind;
     if (kind === "elementwise" && enabled) {
+      // Waiting inputs that cannot be pulled in (read through a view, another shape) are placed now.
+      for (const i of n.inputs) {
+        const b = baseOf(i);
+        if (b !== null && pending.has(b) && !pullable(i, n.shape)) flush(b);
+      }
+      const sourceOnly = n.inputs.every((i) => {
+        const b = baseOf(i);
+        return b === null || (!groupOf.has(b) && !isCompute(b)) || pullable(i, n.shape);
+      });
+      if (sourceOnly) {
+        pending.add(n.id);
+        continue;
+      }
       const candidates = [...new Set(n.inputs.map((i) => groupOf.get(i)))]
         .filter(
           (g): g is Group =>
             g !== undefined && g.kind === "elementwise" && sameShape(p.nodes[g.nodes[0]].shape, n.shape),
         )
         .sort((a, b) => b.id - a.id);
-      const joined = candidates.find((g) => n.inputs.every((i) => readable(i, g, n.shape)));
+      const joined = candidates.find((g) => n.inputs.every((i) => pending.has(i) || readable(i, g, n.shape)));
+      const g = joined ?? newGroup("elementwise", n.id);
+      for (const i of n.inputs) pull(i, g);
       if (joined) {
         joined.nodes.push(n.id);
         groupOf.set(n.id, joined);
-        continue;
+      } else {
+        // newGroup put n first: the pulled inputs must come before it.
+        g.nodes.push(g.nodes.shift()!);
       }
+      continue;
+    }
+    for (const i of n.inputs) {
+      const b = baseOf(i);
+      if (b !== null) flush(b);
     }
     const groupKind =
       n.op === "const"
@@ -93,6 +143,9 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
           : "copy";
     newGroup(groupKind, n.id);
   }
+
+  // Latest first, so that each pulls in the waiting nodes it reads.
+  for (const id of [...pending].reverse()) flush(id);
 
   // Which members are stored: read from another group, read through a view, or leaving the program.
   const readers = (id: number): number[] =>
