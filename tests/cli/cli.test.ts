@@ -231,7 +231,7 @@ describe("bad input", () => {
   });
 });
 
-describe("adjoint dump and --help", () => {
+describe("adjoint dump, bench and --help", () => {
   it("dump writes the five dumps of a training step without training", async () => {
     const dir = join(tmp, "dump");
     const r = await adjoint([
@@ -262,6 +262,12 @@ describe("adjoint dump and --help", () => {
     expect(text).toContain("momentum_buffer");
     expect(text).toMatch(/^%\d+ = tanh %\d+ : f32\[8,16\]/m);
     expect(r.stdout).toMatch(/loop nests, arena [\d,]+ bytes/);
+  });
+
+  it("bench loads the harness on demand and passes --quick and the filters through", async () => {
+    const r = await adjoint(["bench", "--quick", "--only", "W1", "--systems", "adjoint"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/W1/);
   });
 
   it("--help lists every option with its default", async () => {

@@ -24,12 +24,6 @@ export interface ProgressOptions {
 
 const f4 = (v: number | null) => (v === null || !Number.isFinite(v) ? "  -   " : v.toFixed(4));
 
-/** A batch event may carry its correct predictions (newer fit); use them for a live accuracy when present. */
-function correctOf(e: BatchEvent): number | null {
-  const c = (e as BatchEvent & { correct?: unknown }).correct;
-  return typeof c === "number" ? c : null;
-}
-
 export function epochLine(log: EpochLog, epochs: number): string {
   const width = String(epochs).length;
   const parts = [
@@ -57,7 +51,6 @@ export function createProgress(options: ProgressOptions): Progress {
   }
   const width = String(options.epochs).length;
   let bar: SingleBar | null = null;
-  let started = 0;
   let lossSum = 0;
   let rows = 0;
   let correct = 0;
@@ -81,7 +74,6 @@ export function createProgress(options: ProgressOptions): Progress {
           etaBuffer: 50,
           fps: 10,
         });
-        started = performance.now();
         lossSum = 0;
         rows = 0;
         correct = 0;
@@ -97,18 +89,16 @@ export function createProgress(options: ProgressOptions): Progress {
       }
       lossSum += e.loss * e.size;
       rows += e.size;
-      const c = correctOf(e);
-      if (c !== null) {
-        correct += c;
+      if (e.acc !== null) {
+        correct += e.acc * e.size;
         haveCorrect = true;
       }
-      const seconds = (performance.now() - started) / 1000;
-      const sps = seconds > 0 ? (e.batch + 1) / seconds : 0;
-      const left = sps > 0 ? (e.batches - e.batch - 1) / sps : 0;
+      const sps = e.stepsPerSec;
+      const left = sps > 0 && Number.isFinite(sps) ? (e.batches - e.batch - 1) / sps : 0;
       bar!.update(e.batch + 1, {
         loss: f4(lossSum / rows),
         acc: haveCorrect ? ` | acc ${f4(correct / rows)}` : "",
-        sps: sps > 0 ? String(Math.round(sps)) : "-",
+        sps: sps > 0 && Number.isFinite(sps) ? String(Math.round(sps)) : "-",
         tail: `ETA ${formatSeconds(left)}`,
       });
     },
