@@ -3,7 +3,7 @@
  * x+0, x−0, x/1, −(−x), pow(x,1), transpose(transpose x), reshape chains, no-op reshapes and broadcasts,
  * sums over size-1 axes, and stopGradient (an identity once the gradient graph exists).
  */
-import { getOp, isElementwise, sameShape } from "@adjoint/core";
+import { getOp, isElementwise, sameShape, sizeOf } from "@adjoint/core";
 import { consumers, keep, type PNode, type Program, rewrite } from "../program";
 
 export function simplify(p: Program): Program {
@@ -44,9 +44,23 @@ export function simplify(p: Program): Program {
         if (scalarValue(1) === 1 && sameAsOut(0)) return inputs[0];
         if (scalarValue(0) === 1 && sameAsOut(1)) return inputs[1];
         break;
-      case "div":
+      case "div": {
         if (scalarValue(1) === 1 && sameAsOut(0)) return inputs[0];
+        // x / s for a computed scalar s (Adam's bias corrections): one reciprocal, then a multiply per
+        // element instead of a division per element.
+        const d = arg(1);
+        if (sizeOf(d.shape) === 1 && sizeOf(n.shape) > 1 && scalarValue(1) === undefined) {
+          const r = emit({
+            op: "reciprocal",
+            inputs: [inputs[1]],
+            attrs: {},
+            shape: d.shape,
+            origin: n.origin,
+          });
+          return emit({ op: "mul", inputs: [inputs[0], r], attrs: {}, shape: n.shape, origin: n.origin });
+        }
         break;
+      }
       case "neg":
         if (arg(0).op === "neg") return arg(0).inputs[0];
         break;
