@@ -102,7 +102,9 @@ export async function makeDumps(s: StepGraph, title: string): Promise<Dumps> {
   const header = [
     `# ${title}`,
     "# One training step: forward, loss, the gradient graph (nodes marked grad) and the optimizer's updates.",
-    "# After each node: its module, grad for gradient nodes, and the fused group (loop nest) the compiler put it in.",
+    matchesKernel
+      ? "# After each node: its module, grad for gradient nodes, and the fused group (loop nest) the compiler put it in."
+      : "# After each node: its module and grad for gradient nodes (fused groups not shown: the schedule could not be matched to the kernel's).",
     "",
   ].join("\n");
   const dot = toDot(s.graph, { outputs, groups, title });
