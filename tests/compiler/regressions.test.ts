@@ -91,4 +91,20 @@ describe("compiler regressions (minimal repros)", () => {
     kb.run();
     expect(kb.outputs.db[0]).toBe(-1);
   });
+
+  it("a waiting (leaf-only) node pulled into an earlier loop must not read a value computed after that loop", () => {
+    const g = new Graph();
+    const x = g.input("x", [2]);
+    const p = g.param("p", [2], { init: (v) => v.set([1, 2]) });
+    const e = x.sub(x.max()).exp(); // reads a reduction: has its loop early
+    const a = p.mul(g.constant([3, 4], [2])); // reads only leaves: waits for a consumer
+    const b = a.neg(); // reads only a waiting node: waits too
+    const s = a.sum(); // a reduction needs a: a gets a loop now, after e's
+    const y = e.add(b); // joins e's loop and pulls b in, but b reads a
+    const k = compile({ y, s });
+    k.run({ x: [0.5, 1.5] });
+    const ey = [Math.exp(-1) - 3, 1 - 8];
+    expect(k.outputs.s[0]).toBe(11);
+    expect(Array.from(k.outputs.y)).toEqual([expect.closeTo(ey[0], 5), expect.closeTo(ey[1], 5)]);
+  });
 });
