@@ -95,6 +95,12 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
     groupOf.set(id, g);
   };
   const pullable = (i: number, shape: Shape) => pending.has(i) && sameShape(p.nodes[i].shape, shape);
+  /**
+   * Whether a waiting node can run inside group g: what it reads must be ready by then (a node it read
+   * while waiting may have been given a later group since).
+   */
+  const canPull = (id: number, g: Group): boolean =>
+    p.nodes[id].inputs.every((i) => (pending.has(i) ? canPull(i, g) : readable(i, g, p.nodes[id].shape)));
 
   for (const n of p.nodes) {
     if (!isCompute(n.id)) continue;
@@ -119,7 +125,9 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
             g !== undefined && g.kind === "elementwise" && sameShape(p.nodes[g.nodes[0]].shape, n.shape),
         )
         .sort((a, b) => b.id - a.id);
-      const joined = candidates.find((g) => n.inputs.every((i) => pending.has(i) || readable(i, g, n.shape)));
+      const joined = candidates.find((g) =>
+        n.inputs.every((i) => (pending.has(i) ? canPull(i, g) : readable(i, g, n.shape))),
+      );
       const g = joined ?? newGroup("elementwise", n.id);
       for (const i of n.inputs) pull(i, g);
       if (joined) {
