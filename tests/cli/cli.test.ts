@@ -68,6 +68,7 @@ const ARTIFACTS = [
   "graph.svg",
   "graph.txt",
   "kernel.js",
+  "kernel.wasm.txt",
   "loss.svg",
   "metrics.csv",
   "metrics.json",
@@ -255,6 +256,7 @@ describe("adjoint dump, bench and --help", () => {
       "graph.svg",
       "graph.txt",
       "kernel.js",
+      "kernel.wasm.txt",
       "program.txt",
     ]);
     const text = readFileSync(join(dir, "graph.txt"), "utf8");

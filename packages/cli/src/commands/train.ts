@@ -366,6 +366,7 @@ const FILE_NOTES: Record<string, string> = {
   "graph.svg": "graph.dot rendered",
   "program.txt": "the program after the compiler's passes, one line per node with its loop nest",
   "kernel.js": "the generated step function (forward + backward + update, no allocation)",
+  "kernel.wasm.txt": "listings of the generated WebAssembly SIMD matmul kernels the step calls",
   "model.ckpt": "the weights and the configuration (adjoint eval --checkpoint)",
   "summary.md": "this file",
 };
