@@ -45,9 +45,11 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
     const n = p.nodes[id];
     return !n.leaf && (n.op !== "const" || views.materialized.has(id)) && !views.isView(id);
   };
-  const newGroup = (kind: GroupKind, id: number): Group => {
+  let early = 0;
+  /** `atStart`: the group reads only leaves, so it may run before everything else (ids below 0). */
+  const newGroup = (kind: GroupKind, id: number, atStart = false): Group => {
     const g: Group = {
-      id: groups.length,
+      id: atStart ? -1e9 + early++ : groups.length,
       kind,
       nodes: [id],
       outputs: [],
@@ -82,7 +84,15 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
   const flush = (id: number) => {
     if (!pending.has(id)) return;
     pending.delete(id);
-    const g = newGroup("elementwise", id);
+    // It reads only leaves (pre-step values): it runs at the start of the step, so that the loops that
+    // read it can still fuse with what comes before them (Adam's bias corrections, scalars from the lr).
+    // (Unless something it read while waiting has since been given a group: then it runs here, after it.)
+    const leavesOnly = (n: number): boolean =>
+      p.nodes[n].inputs.every((i) => {
+        const b = baseOf(i);
+        return b === null || (pending.has(b) ? leavesOnly(b) : !groupOf.has(b));
+      });
+    const g = newGroup("elementwise", id, leavesOnly(id));
     for (const i of p.nodes[id].inputs) pull(i, g);
     g.nodes.push(g.nodes.shift()!);
   };
@@ -125,9 +135,19 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
             g !== undefined && g.kind === "elementwise" && sameShape(p.nodes[g.nodes[0]].shape, n.shape),
         )
         .sort((a, b) => b.id - a.id);
-      const joined = candidates.find((g) =>
-        n.inputs.every((i) => (pending.has(i) ? canPull(i, g) : readable(i, g, n.shape))),
-      );
+      const fits = (g: Group) =>
+        n.inputs.every((i) => (pending.has(i) ? canPull(i, g) : readable(i, g, n.shape)));
+      // Else a sibling: the latest loop of this shape that runs after everything n reads (two consumers
+      // of one gradient, m and v in Adam, then share one loop, and can become the matmul's epilogue).
+      const after = Math.max(-1, ...n.inputs.map((i) => groupOf.get(baseOf(i) ?? -1)?.id ?? -1));
+      const sibling = () => {
+        for (let k = groups.length - 1; k >= 0 && groups[k].id > after; k--) {
+          const g = groups[k];
+          if (g.kind === "elementwise" && sameShape(p.nodes[g.nodes[0]].shape, n.shape) && fits(g)) return g;
+        }
+        return undefined;
+      };
+      const joined = candidates.find(fits) ?? sibling();
       const g = joined ?? newGroup("elementwise", n.id);
       for (const i of n.inputs) pull(i, g);
       if (joined) {
@@ -213,6 +233,11 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
     groups.push(...kept);
     computeOutputs();
   }
+  // Run order: groups placed at the start first, then by creation; ids become positions.
+  groups.sort((a, b) => a.id - b.id);
+  groups.forEach((g, i) => {
+    g.id = i;
+  });
   return { program: p, views, groups, groupOf };
 }
 
