@@ -17,6 +17,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Bench } from "tinybench";
 import {
+  adjointCompiledMatmul,
   externalMatmulWasm,
   jaxMatmul,
   type MatmulRow,
@@ -747,6 +748,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     const mt: MatmulTiming = { timeMs: s.matmulTimeMs, minSamples: s.matmulMinSamples };
     const matmulSources: [string, () => Promise<MatmulRow | MatmulRow[] | Skip>][] = [
       ["adjoint wasm matmul", () => externalMatmulWasm(s.matmulN, quick)],
+      ["adjoint compile (wasm)", () => adjointCompiledMatmul(s.matmulN, mt, true)],
+      ["adjoint compile (JS loops)", () => adjointCompiledMatmul(s.matmulN, mt, false)],
       ["tfjs-wasm", () => tfjsWasmMatmul(s.matmulN, mt)],
       ["jax-js", () => jaxMatmul(s.matmulN, mt)],
       [

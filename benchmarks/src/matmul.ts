@@ -58,6 +58,31 @@ function randomData(n: number, seed: number): Float32Array {
   return a;
 }
 
+/**
+ * Adjoint's matmul as users get it: `compile` of C = op(A)·op(B), one run = one product. With wasm off it is
+ * the generated register-blocked JS loop nest (the fallback when an engine has no wasm SIMD).
+ */
+export async function adjointCompiledMatmul(n: number, t: MatmulTiming, wasm: boolean): Promise<MatmulRow> {
+  const { compile, Graph } = await import("adjoint");
+  const ms: Partial<Record<Orientation, number>> = {};
+  for (const o of ORIENTATIONS) {
+    const g = new Graph();
+    const a = g.input("a", [n, n]);
+    const b = g.input("b", [n, n]);
+    const c = (o === "AtB" ? a.transpose() : a).matmul(o === "ABt" ? b.transpose() : b);
+    const k = compile({ c }, { wasm });
+    k.inputs.a.set(randomData(n, 1));
+    k.inputs.b.set(randomData(n, 2));
+    ms[o] = await medianMs(() => k.run(), t);
+  }
+  return row(
+    `adjoint compile (${wasm ? "wasm" : "JS loops"})`,
+    n,
+    ms,
+    `compile({ c: op(A)·op(B) }, { wasm: ${wasm} })`,
+  );
+}
+
 export async function tfjsWasmMatmul(n: number, t: MatmulTiming): Promise<MatmulRow | Skip> {
   const tf = await loadTfjsWasm();
   if (isSkip(tf)) return tf;

@@ -3,30 +3,13 @@
 // Math.* and the generated wasm kernels) and at run time (10,000 steps, no garbage collection at all).
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { checkNoAllocation, crossEntropy, Graph, init, optim, type Tensor, trainStep } from "adjoint";
+import { checkNoAllocation } from "adjoint";
 import { describe, expect, it } from "vitest";
-
-function mnistStep() {
-  const g = new Graph({ seed: 3 });
-  const x = g.input("x", [64, 784]);
-  const y = g.input("y", [64]);
-  let h: Tensor = x;
-  const sizes = [784, 128, 10];
-  for (let l = 0; l < 2; l++) {
-    const W = g.param(`W${l}`, [sizes[l + 1], sizes[l]], { init: init.glorotUniform() });
-    const b = g.param(`b${l}`, [sizes[l + 1]]);
-    h = h.matmul(W.transpose()).add(b);
-    if (l === 0) h = h.relu();
-  }
-  const step = trainStep(crossEntropy(h, y), optim.adam({ lr: 1e-3 }));
-  for (let i = 0; i < step.inputs.x.length; i++) step.inputs.x[i] = ((i * 7919) % 255) / 255;
-  for (let i = 0; i < 64; i++) step.inputs.y[i] = i % 10;
-  return step;
-}
+import { mnistAdamStep } from "../probes/mnist-adam-step";
 
 describe("the Adam training step allocates nothing", () => {
   it("statically: the generated step has no allocation and calls only Math.* and wasm.*", () => {
-    const step = mnistStep();
+    const step = mnistAdamStep();
     const result = checkNoAllocation(step.source);
     expect(result.violations).toEqual([]);
     expect(result.ok).toBe(true);

@@ -4,26 +4,13 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { crossEntropy, Graph, init, optim, type Tensor, trainStep } from "adjoint";
+import { mnistAdamStep } from "./mnist-adam-step";
 
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 const steps = Number(process.argv[2] ?? 10_000);
 
-const g = new Graph({ seed: 3 });
-const x = g.input("x", [64, 784]);
-const y = g.input("y", [64]);
-let h: Tensor = x;
-const sizes = [784, 128, 10];
-for (let l = 0; l < 2; l++) {
-  const W = g.param(`W${l}`, [sizes[l + 1], sizes[l]], { init: init.glorotUniform() });
-  const b = g.param(`b${l}`, [sizes[l + 1]]);
-  h = h.matmul(W.transpose()).add(b);
-  if (l === 0) h = h.relu();
-}
-const step = trainStep(crossEntropy(h, y), optim.adam({ lr: 1e-3 }));
-for (let i = 0; i < step.inputs.x.length; i++) step.inputs.x[i] = ((i * 7919) % 255) / 255;
-for (let i = 0; i < 64; i++) step.inputs.y[i] = i % 10;
+const step = mnistAdamStep();
 
 const kernel = step.kernel;
 const loss = step.outputs.loss;
