@@ -345,7 +345,7 @@ export const renderMatmulSmall: Renderer = (g, ctx) => {
   const locals = new Set<number>([g.root!]);
   const body = [
     letDecl("acc", num(0)),
-    forLoop("k", num(0), num(k), [
+    ...loopOrConst("k", k, [
       assign(
         v("acc"),
         bin(
@@ -360,9 +360,14 @@ export const renderMatmulSmall: Renderer = (g, ctx) => {
     ...memberStatements(ctx, epilogue, vars, read, locals),
     ...storeOutputs(ctx, g.outputs, affine(0, vars, contiguous(outShape))),
   ];
-  const loops = [forLoop("i", num(0), num(m), [forLoop("j", num(0), num(n), body)])];
+  const loops = loopOrConst("i", m, loopOrConst("j", n, body));
   return batch === 1 ? [constDecl("b", num(0)), ...loops] : [forLoop("b", num(0), num(batch), loops)];
 };
+
+/** A loop over [0, extent), or for an extent of 1 the body once with the variable a constant 0 (no loop). */
+function loopOrConst(v: string, extent: number, body: Stmt[]): Stmt[] {
+  return extent === 1 ? [block([constDecl(v, num(0)), ...body])] : [forLoop(v, num(0), num(extent), body)];
+}
 
 /** Whether a product is small enough for the plain loops (measured: below this, packing and tiles cost more). */
 export function isSmallMatmul(m: number, n: number, k: number): boolean {
