@@ -2,7 +2,7 @@
  * Minimal reproductions of compiler bugs the differential tests found, one per root cause, each checked
  * against values computed by hand (and the interpreter).
  */
-import { compile, evaluate, Graph, grad } from "adjoint";
+import { compile, crossEntropy, evaluate, Graph, grad } from "adjoint";
 import { describe, expect, it } from "vitest";
 
 describe("compiler regressions (minimal repros)", () => {
@@ -106,5 +106,16 @@ describe("compiler regressions (minimal repros)", () => {
     const ey = [Math.exp(-1) - 3, 1 - 8];
     expect(k.outputs.s[0]).toBe(11);
     expect(Array.from(k.outputs.y)).toEqual([expect.closeTo(ey[0], 5), expect.closeTo(ey[1], 5)]);
+  });
+
+  it("a rejected feed changes no input: every feed is checked before any is copied", () => {
+    const g = new Graph();
+    const x = g.input("x", [2, 3]);
+    const y = g.input("y", [2]);
+    const k = compile({ l: crossEntropy(x, y) });
+    k.run({ x: [1, 2, 3, 4, 5, 6], y: [0, 1] });
+    expect(() => k.run({ x: [9, 9, 9, 9, 9, 9], y: [0, 7] })).toThrow(/label 7 at \[1\] of input "y"/);
+    expect(Array.from(k.inputs.x)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(k.inputs.y)).toEqual([0, 1]);
   });
 });

@@ -100,11 +100,12 @@ export class Kernel {
     }
   }
 
-  /** Checks and copies feeds into the input views. */
+  /** Checks every feed (name, type, length, class indices), then copies them: all or nothing. */
   feed(feeds: Feeds): void {
     if (feeds === null || typeof feeds !== "object")
       throw new TypeError("run: feeds must be an object of named arrays");
-    for (const name of Object.keys(feeds)) {
+    const names = Object.keys(feeds);
+    for (const name of names) {
       const leaf = this.inputLeaves[name];
       if (!leaf) {
         const known =
@@ -113,8 +114,9 @@ export class Kernel {
             .join(", ") || "none";
         throw new Error(`run: unknown feed "${name}" (this kernel's inputs are: ${known})`);
       }
-      this.inputs[name].set(checkFeed("run", leaf, feeds[name]));
+      checkFeed("run", leaf, feeds[name]);
     }
+    for (const name of names) this.inputs[name].set(feeds[name]);
   }
 
   /** Class-index inputs must hold whole numbers in [0, classes): out of range would silently be a zero one-hot. */
