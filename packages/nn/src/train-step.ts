@@ -59,18 +59,46 @@ function checkOutputs(where: string, outputs: Record<string, Tensor> | undefined
   }
 }
 
-function lrAccessors(lrBuffer: Tensor, kernel: KernelLike) {
-  return {
-    get(): number {
-      return isInterpreted(kernel) ? readFloat64(lrBuffer)[0] : lrBuffer.value[0];
-    },
-    set(v: number) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-        throw new Error(`trainStep: lr must be a finite number >= 0, got ${String(v)}`);
-      }
-      writeFloat64(lrBuffer, [v]);
-    },
-  };
+/**
+ * A compiled step whose learning rate lives in a buffer: `run` k (from 0) first writes the schedule's a_k
+ * there (no recompiling), runs the kernel, and returns the first value of one of its outputs.
+ */
+class ScheduledRun {
+  private count = 0;
+  constructor(
+    private readonly where: string,
+    readonly kernel: KernelLike,
+    private readonly lrBuffer: Tensor,
+    private readonly schedule: ((k: number) => number) | null,
+    private readonly reported: string,
+  ) {}
+
+  run(feeds?: Record<string, ArrayLike<number>>): number {
+    if (this.schedule) this.lr = this.schedule(this.count);
+    this.kernel.run(feeds);
+    this.count++;
+    const k = this.kernel;
+    return isInterpreted(k) ? k.outputs64[this.reported][0] : k.outputs[this.reported][0];
+  }
+
+  get lr(): number {
+    return isInterpreted(this.kernel) ? readFloat64(this.lrBuffer)[0] : this.lrBuffer.value[0];
+  }
+  set lr(v: number) {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw new Error(`trainStep: lr must be a finite number >= 0, got ${String(v)}`);
+    }
+    writeFloat64(this.lrBuffer, [v]);
+  }
+
+  get steps(): number {
+    return this.count;
+  }
+  set steps(k: number) {
+    if (!Number.isInteger(k) || k < 0)
+      throw new Error(`${this.where}: steps must be a whole number >= 0, got ${k}`);
+    this.count = k;
+  }
 }
 
 /**
@@ -94,40 +122,16 @@ export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStep
     engine: options.engine,
     checkFinite: options.checkFinite,
   });
-  const lr = lrAccessors(update.lr, kernel);
   const schedule = typeof optimizer.lr === "function" && (options.autoSchedule ?? true) ? optimizer.lr : null;
-  let steps = 0;
-  const lossOut = kernel.outputs.loss;
-  const step: TrainStep = {
-    inputs: kernel.inputs,
-    outputs: kernel.outputs,
-    kernel,
-    source: kernel.source,
-    engine: kernel.engine,
-    update,
-    loss: reported,
-    optimizer,
-    run(feeds) {
-      if (schedule) lr.set(schedule(steps));
-      kernel.run(feeds);
-      steps++;
-      return isInterpreted(kernel) ? kernel.outputs64.loss[0] : lossOut[0];
-    },
-    get lr() {
-      return lr.get();
-    },
-    set lr(v: number) {
-      lr.set(v);
-    },
-    get steps() {
-      return steps;
-    },
-    set steps(k: number) {
-      if (!Number.isInteger(k) || k < 0)
-        throw new Error(`trainStep: steps must be a whole number >= 0, got ${k}`);
-      steps = k;
-    },
-  };
+  const step = new (class extends ScheduledRun implements TrainStep {
+    readonly inputs = kernel.inputs;
+    readonly outputs = kernel.outputs;
+    readonly source = kernel.source;
+    readonly engine = kernel.engine;
+    readonly update = update;
+    readonly loss = reported;
+    readonly optimizer = optimizer;
+  })(where, kernel, update.lr, schedule, "loss");
   return step;
 }
 
@@ -238,34 +242,9 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
           checkFinite: opts.checkFinite ?? options.checkFinite,
         },
       );
-      const lr = lrAccessors(update.lr, k);
       const schedule =
         typeof optimizer.lr === "function" && (opts.autoSchedule ?? true) ? optimizer.lr : null;
-      let steps = 0;
-      return {
-        kernel: k,
-        update,
-        run() {
-          if (schedule) lr.set(schedule(steps));
-          k.run();
-          steps++;
-          return isInterpreted(k) ? k.outputs64.gradNorm[0] : k.outputs.gradNorm[0];
-        },
-        get lr() {
-          return lr.get();
-        },
-        set lr(v: number) {
-          lr.set(v);
-        },
-        get steps() {
-          return steps;
-        },
-        set steps(v: number) {
-          if (!Number.isInteger(v) || v < 0)
-            throw new Error(`applyStep: steps must be a whole number >= 0, got ${v}`);
-          steps = v;
-        },
-      };
+      return Object.assign(new ScheduledRun("applyStep", k, update.lr, schedule, "gradNorm"), { update });
     },
   };
 }
