@@ -3,7 +3,7 @@
  * a given set of outputs and updates. Passes map a Program to a new Program; every node remembers the
  * graph node it came from (`origin`), so generated code and errors can name it.
  */
-import { type Attrs, type Graph, type Shape, Tensor } from "@adjoint/core";
+import { type Attrs, dependencies, type Graph, type Shape, Tensor } from "@adjoint/core";
 
 export interface PNode {
   readonly id: number;
@@ -51,14 +51,7 @@ export function extract(outputs: Record<string, Tensor>, updates: readonly Tenso
   for (const u of updates) {
     if (u.op !== "assign") throw new Error(`compile: updates must be assign nodes, got ${u.describe()}`);
   }
-  const needed = new Set<number>();
-  const stack = all.map((t) => t.id);
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (needed.has(id)) continue;
-    needed.add(id);
-    for (const t of graph.nodes[id].inputs) stack.push(t.id);
-  }
+  const needed = dependencies(all);
   const nodes: PNode[] = [];
   const map = new Map<number, number>();
   for (const t of graph.nodes) {

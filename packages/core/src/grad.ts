@@ -8,6 +8,7 @@ import { sumTo } from "./ops/api";
 import { getOp } from "./ops/registry";
 import { formatShape, sameShape } from "./shape";
 import { Tensor } from "./tensor";
+import { dependencies } from "./walk";
 
 export interface GradOptions {
   /** The cotangent of y (default: ones). */
@@ -85,14 +86,7 @@ function nodesOnPath(y: Tensor, xs: readonly Tensor[]): boolean[] {
  * requires grad and that the loss depends on, and returns those params.
  */
 export function backward(loss: Tensor): Tensor[] {
-  const dependsOn = new Set<number>();
-  const stack = [loss.id];
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (dependsOn.has(id)) continue;
-    dependsOn.add(id);
-    for (const t of loss.graph.nodes[id].inputs) stack.push(t.id);
-  }
+  const dependsOn = dependencies([loss]);
   const params = loss.graph.params.filter((p) => p.requiresGrad && dependsOn.has(p.id));
   const grads = grad(loss, params);
   params.forEach((p, i) => {

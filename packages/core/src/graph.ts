@@ -1,5 +1,5 @@
-import { toDot, type DotOptions } from "./dump/dot";
-import { toText, type TextOptions } from "./dump/text";
+import { type DotOptions, toDot } from "./dump/dot";
+import { type TextOptions, toText } from "./dump/text";
 import { GraphMemory } from "./memory";
 import { getOp } from "./ops/registry";
 import { Rng } from "./random";

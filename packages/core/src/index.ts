@@ -1,10 +1,14 @@
 import "./ops/index";
 
+export { type DotOptions, toDot } from "./dump/dot";
+export { nodesToShow } from "./dump/select";
+export { renderSvg } from "./dump/svg";
+export { describeOp, type TextOptions, toText } from "./dump/text";
 export * from "./estree";
-export { type Feeds, type FeedValue, checkFeed, checkFeedNames } from "./feeds";
+export { checkFeed, checkFeedNames, type Feeds, type FeedValue } from "./feeds";
 export { backward, type GradOptions, grad } from "./grad";
 export { Graph, type GraphOptions, type Initializer, type InputOptions, type ParamOptions } from "./graph";
-export { evaluate, type EvaluateOptions } from "./interpreter";
+export { type EvaluateOptions, evaluate } from "./interpreter";
 export { GraphMemory } from "./memory";
 export {
   abs,
@@ -50,23 +54,20 @@ export {
   tanh,
   transpose,
 } from "./ops/api";
+export { defineBinary, defineUnary } from "./ops/elementwise";
 export { crossEntropy, linear, logSoftmax, mseLoss, norm, softmax } from "./ops/neural";
+export { hashUniform, hashUniformScalar } from "./ops/random";
+export { reducedShape, reductionMap } from "./ops/reduce";
 export {
   allOps,
+  defineOp,
   type ElementwiseDef,
   getOp,
   isElementwise,
   type OpDef,
   type OpKind,
-  defineOp,
 } from "./ops/registry";
-export { defineUnary, defineBinary } from "./ops/elementwise";
-export { reducedShape, reductionMap } from "./ops/reduce";
 export { Rng } from "./random";
 export * from "./shape";
 export { type Attrs, type AttrValue, type Role, type Storage, Tensor, type TensorLike } from "./tensor";
-export { toText, describeOp, type TextOptions } from "./dump/text";
-export { nodesToShow } from "./dump/select";
-export { toDot, type DotOptions } from "./dump/dot";
-export { renderSvg } from "./dump/svg";
-export { hashUniform, hashUniformScalar } from "./ops/random";
+export { dependencies } from "./walk";

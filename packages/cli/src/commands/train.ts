@@ -127,33 +127,23 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     );
     const epochsX = (key: keyof MetricsRow) =>
       metrics.map((m) => [m.epoch, m[key] === null ? Number.NaN : (m[key] as number)] as const);
-    run.write(
-      "loss.svg",
+    const curves = (
+      key: "loss" | "accuracy",
+      yLabel: string,
+      bounds: Partial<Parameters<typeof linePlot>[0]>,
+    ) =>
       linePlot({
-        title: `Loss per epoch: ${opts.dataset}`,
+        title: `${key === "loss" ? "Loss" : "Accuracy"} per epoch: ${opts.dataset}`,
         xLabel: "epoch",
-        yLabel: "cross-entropy loss",
+        yLabel,
         series: [
-          { name: "train", points: epochsX("train_loss") },
-          ...(data.val ? [{ name: "validation", points: epochsX("val_loss"), dashed: true }] : []),
+          { name: "train", points: epochsX(`train_${key}`) },
+          ...(data.val ? [{ name: "validation", points: epochsX(`val_${key}`), dashed: true }] : []),
         ],
-        yMin: 0,
-      }),
-    );
-    run.write(
-      "accuracy.svg",
-      linePlot({
-        title: `Accuracy per epoch: ${opts.dataset}`,
-        xLabel: "epoch",
-        yLabel: "accuracy",
-        series: [
-          { name: "train", points: epochsX("train_accuracy") },
-          ...(data.val ? [{ name: "validation", points: epochsX("val_accuracy"), dashed: true }] : []),
-        ],
-        yMax: 1,
-        legend: "bottom-right",
-      }),
-    );
+        ...bounds,
+      });
+    run.write("loss.svg", curves("loss", "cross-entropy loss", { yMin: 0 }));
+    run.write("accuracy.svg", curves("accuracy", "accuracy", { yMax: 1, legend: "bottom-right" }));
     const dumps = await makeDumps(stepGraph, `training step: ${title}`);
     for (const [name, content] of Object.entries(dumps)) run.write(name, content);
 

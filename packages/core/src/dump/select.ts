@@ -1,18 +1,12 @@
 import type { Graph } from "../graph";
 import type { Tensor } from "../tensor";
+import { dependencies } from "../walk";
 
 /** The nodes a dump shows: all of the graph's, or those the outputs depend on; leaves first, then ops. */
 export function nodesToShow(graph: Graph, outputs?: readonly Tensor[]): Tensor[] {
   let nodes = graph.nodes;
   if (outputs && outputs.length > 0) {
-    const needed = new Set<number>();
-    const stack = outputs.map((t) => t.id);
-    while (stack.length > 0) {
-      const id = stack.pop()!;
-      if (needed.has(id)) continue;
-      needed.add(id);
-      for (const t of graph.nodes[id].inputs) stack.push(t.id);
-    }
+    const needed = dependencies(outputs);
     nodes = nodes.filter((n) => needed.has(n.id));
   }
   const rank = (n: Tensor) => (n.role === "input" ? 0 : n.role === "param" ? 1 : n.role === "state" ? 2 : 3);

@@ -6,9 +6,9 @@ import {
   broadcastAxes,
   formatShape,
   normalizeAxis,
-  sameShape,
   type Shape,
   ShapeError,
+  sameShape,
   sizeOf,
 } from "../shape";
 import { Tensor, type TensorLike } from "../tensor";

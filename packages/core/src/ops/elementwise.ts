@@ -1,5 +1,5 @@
 import type { Expr } from "../estree";
-import { broadcastIndexMap, broadcastShapes, sameShape, type Shape, sizeOf } from "../shape";
+import { broadcastIndexMap, broadcastShapes, type Shape, sameShape, sizeOf } from "../shape";
 import type { Attrs, Tensor } from "../tensor";
 import { defineOp, type ElementwiseDef } from "./registry";
 

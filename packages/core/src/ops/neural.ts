@@ -3,7 +3,7 @@
  * they differentiate to any order. softmax, logSoftmax and crossEntropy go through logsumexp, which
  * subtracts the max: stable for large logits.
  */
-import { formatShape, sameShape, ShapeError } from "../shape";
+import { formatShape, ShapeError, sameShape } from "../shape";
 import { Tensor } from "../tensor";
 import { equal, logsumexp, reshape, sqrt, square, sum } from "./api";
 

@@ -3,7 +3,7 @@
  * are built from these, so one compiled function runs forward, backward and the update, in place. All
  * assigns of a step read the values from before the step (they take effect together, at its end).
  */
-import { formatShape, sameShape, ShapeError } from "../shape";
+import { formatShape, ShapeError, sameShape } from "../shape";
 import { defineOp } from "./registry";
 
 defineOp({
