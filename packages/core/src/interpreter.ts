@@ -6,6 +6,7 @@ import { checkFeed, checkFeedNames, type Feeds } from "./feeds";
 import { getOp } from "./ops/registry";
 import { formatShape } from "./shape";
 import { Tensor } from "./tensor";
+import { dependencies } from "./walk";
 
 export interface EvaluateOptions {
   /** Write the values of requested assign nodes into their targets' storage (after all are computed). */
@@ -51,15 +52,11 @@ export function evaluate(
 
 function run(outputs: readonly Tensor[], feeds: Feeds): Map<number, Float64Array> {
   const graph = outputs[0].graph;
-  const last = Math.max(...outputs.map((t) => t.id));
-  const needed = new Array<boolean>(last + 1).fill(false);
-  for (const t of outputs) needed[t.id] = true;
-  for (let id = last; id >= 0; id--)
-    if (needed[id]) for (const t of graph.nodes[id].inputs) needed[t.id] = true;
-
+  const needed = dependencies(outputs);
+  const last = outputs.reduce((m, t) => Math.max(m, t.id), 0);
   const values = new Map<number, Float64Array>();
   for (let id = 0; id <= last; id++) {
-    if (!needed[id]) continue;
+    if (!needed.has(id)) continue;
     const node = graph.nodes[id];
     values.set(id, computeNode(node, feeds, values));
   }
