@@ -18,6 +18,7 @@ import { runInNewContext } from "node:vm";
 import { Bench } from "tinybench";
 import {
   adjointCompiledMatmul,
+  handBlockedJsMatmul,
   externalMatmulWasm,
   jaxMatmul,
   type MatmulRow,
@@ -750,6 +751,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
       ["adjoint wasm matmul", () => externalMatmulWasm(s.matmulN, quick)],
       ["adjoint compile (wasm)", () => adjointCompiledMatmul(s.matmulN, mt, true)],
       ["adjoint compile (JS loops)", () => adjointCompiledMatmul(s.matmulN, mt, false)],
+      ["hand-blocked JS", () => handBlockedJsMatmul(s.matmulN, mt)],
       ["tfjs-wasm", () => tfjsWasmMatmul(s.matmulN, mt)],
       ["jax-js", () => jaxMatmul(s.matmulN, mt)],
       [

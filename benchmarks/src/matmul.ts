@@ -83,6 +83,100 @@ export async function adjointCompiledMatmul(n: number, t: MatmulTiming, wasm: bo
   );
 }
 
+/**
+ * The reference for the generated JS loops: a hand-written register-blocked kernel, as a careful user
+ * writes it (B packed into 4-column k-major panels, a 4×4 tile of C in locals, A's four rows streamed;
+ * either operand read through strides, so the three orientations cost the same).
+ */
+export async function handBlockedJsMatmul(n: number, t: MatmulTiming): Promise<MatmulRow> {
+  const a = randomData(n, 1);
+  const b = randomData(n, 2);
+  const c = new Float32Array(n * n);
+  const panel = new Float32Array(4 * n);
+  const ms: Partial<Record<Orientation, number>> = {};
+  for (const o of ORIENTATIONS) {
+    // op(A)[i][k] = a[i*sai + k*sak]; op(B)[k][j] = b[k*sbk + j*sbj]
+    const [sai, sak] = o === "AtB" ? [1, n] : [n, 1];
+    const [sbk, sbj] = o === "ABt" ? [1, n] : [n, 1];
+    ms[o] = await medianMs(() => {
+      for (let j0 = 0; j0 < n; j0 += 4) {
+        for (let k = 0; k < n; k++) {
+          const s = k * sbk + j0 * sbj;
+          panel[4 * k] = b[s];
+          panel[4 * k + 1] = b[s + sbj];
+          panel[4 * k + 2] = b[s + 2 * sbj];
+          panel[4 * k + 3] = b[s + 3 * sbj];
+        }
+        for (let i0 = 0; i0 < n; i0 += 4) {
+          let c00 = 0,
+            c01 = 0,
+            c02 = 0,
+            c03 = 0,
+            c10 = 0,
+            c11 = 0,
+            c12 = 0,
+            c13 = 0;
+          let c20 = 0,
+            c21 = 0,
+            c22 = 0,
+            c23 = 0,
+            c30 = 0,
+            c31 = 0,
+            c32 = 0,
+            c33 = 0;
+          let pa = i0 * sai;
+          for (let k = 0; k < n; k++) {
+            const a0 = a[pa],
+              a1 = a[pa + sai],
+              a2 = a[pa + 2 * sai],
+              a3 = a[pa + 3 * sai];
+            const p = 4 * k;
+            const b0 = panel[p],
+              b1 = panel[p + 1],
+              b2 = panel[p + 2],
+              b3 = panel[p + 3];
+            c00 += a0 * b0;
+            c01 += a0 * b1;
+            c02 += a0 * b2;
+            c03 += a0 * b3;
+            c10 += a1 * b0;
+            c11 += a1 * b1;
+            c12 += a1 * b2;
+            c13 += a1 * b3;
+            c20 += a2 * b0;
+            c21 += a2 * b1;
+            c22 += a2 * b2;
+            c23 += a2 * b3;
+            c30 += a3 * b0;
+            c31 += a3 * b1;
+            c32 += a3 * b2;
+            c33 += a3 * b3;
+            pa += sak;
+          }
+          const o0 = i0 * n + j0;
+          c[o0] = c00;
+          c[o0 + 1] = c01;
+          c[o0 + 2] = c02;
+          c[o0 + 3] = c03;
+          c[o0 + n] = c10;
+          c[o0 + n + 1] = c11;
+          c[o0 + n + 2] = c12;
+          c[o0 + n + 3] = c13;
+          c[o0 + 2 * n] = c20;
+          c[o0 + 2 * n + 1] = c21;
+          c[o0 + 2 * n + 2] = c22;
+          c[o0 + 2 * n + 3] = c23;
+          c[o0 + 3 * n] = c30;
+          c[o0 + 3 * n + 1] = c31;
+          c[o0 + 3 * n + 2] = c32;
+          c[o0 + 3 * n + 3] = c33;
+        }
+      }
+    }, t);
+  }
+  return row("hand-blocked JS (4×4 tile)", n, ms, "plain JS over Float32Arrays, n a multiple of 4");
+}
+
 export async function tfjsWasmMatmul(n: number, t: MatmulTiming): Promise<MatmulRow | Skip> {
   const tf = await loadTfjsWasm();
   if (isSkip(tf)) return tf;
