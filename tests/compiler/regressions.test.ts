@@ -2,7 +2,7 @@
  * Minimal reproductions of compiler bugs the differential tests found, one per root cause, each checked
  * against values computed by hand (and the interpreter).
  */
-import { compile, crossEntropy, evaluate, Graph, grad } from "adjoint";
+import { assign, checkNoAllocation, compile, crossEntropy, evaluate, Graph, grad } from "adjoint";
 import { describe, expect, it } from "vitest";
 
 describe("compiler regressions (minimal repros)", () => {
@@ -117,5 +117,24 @@ describe("compiler regressions (minimal repros)", () => {
     expect(() => k.run({ x: [9, 9, 9, 9, 9, 9], y: [0, 7] })).toThrow(/label 7 at \[1\] of input "y"/);
     expect(Array.from(k.inputs.x)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Array.from(k.inputs.y)).toEqual([0, 1]);
+  });
+
+  it("user text reaches the generated source only inside line comments it cannot leave", () => {
+    const g = new Graph();
+    const evil = 'w\nthrow new Error("injected") // \u2028 */';
+    const w = g.param(evil, [2], { init: (v) => v.set([1, 2]) });
+    const x = g.input("x\r\nglobalThis.pwned = 1", [2]);
+    const y = g.scope("m\nod", () => x.mul(w)).sum();
+    const k = compile({ y }, { updates: [assign(w, w.mul(0.5).add(x))] });
+    // The text is there, folded onto its comment line.
+    expect(k.source).toContain('update w throw new Error("injected")');
+    expect(k.source).toContain("in m od");
+    expect(k.source).not.toContain("\nthrow");
+    expect(k.source).not.toContain("\u2028");
+    expect(checkNoAllocation(k.source).ok).toBe(true);
+    k.run({ ["x\r\nglobalThis.pwned = 1"]: [3, 4] });
+    expect(k.outputs.y[0]).toBe(11);
+    expect(Array.from(w.value)).toEqual([3.5, 5]);
+    expect((globalThis as { pwned?: number }).pwned).toBeUndefined();
   });
 });
