@@ -352,11 +352,12 @@ export const renderMatmulJs: Renderer = (g, ctx) => {
 
 /**
  * Register tile of the JS matmul: MR rows of A by NR columns of B, and the unroll of its k loop. Measured
- * at 512³ (GFLOP/s, best of 8, in a process that has loaded adjoint): 3×3 4.4-4.5, 4×4 4.2, 4×3 and 3×4
- * 3.8, 2×4 3.6; unrolling k by 2 was slower for every tile.
+ * at 512³ (GFLOP/s, best of 6, the three orientations, four interleaved rounds of bundled builds on plain
+ * node): 3×4 4.4-5.1, 4×3 4.0-5.2, 3×3 3.5-4.6; earlier, under tsx: 4×4 4.2, 2×4 3.6; unrolling k by 2 was
+ * slower for every tile. 12 accumulators + 3 + 4 operands still spill a little; every larger tile spilled more.
  */
 const JS_MR = 3;
-const JS_NR = 3;
+const JS_NR = 4;
 const JS_KU = 1;
 /** Floats reserved for the C tile at the start of the scratch. */
 const MATMUL_TILE_FLOATS = 16;
