@@ -7,12 +7,12 @@ import { formatShape, type Graph, Tensor } from "@adjoint/core";
 import { RENDERERS } from "./codegen/render";
 import { generateStep } from "./codegen/step";
 import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
+import { fusedGroups, programText } from "./dump";
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";
 import { extract } from "./program";
-import { fusedGroups, programText } from "./dump";
-import { fuse } from "./schedule/fuse";
 import { Kernel } from "./runtime/kernel";
+import { fuse } from "./schedule/fuse";
 
 export interface CompileOptions {
   /** assign nodes (optimizer updates) applied in place after the outputs are computed. */

@@ -1,10 +1,10 @@
-export { compile, type CompileOptions } from "./compile";
-export { Kernel, type KernelMemory } from "./runtime/kernel";
 export { checkNoAllocation, type StaticCheckResult } from "./codegen/static-check";
-export { extract, type Program, type PNode } from "./program";
-export { cse, dce, simplify, runPasses, type PassOptions } from "./passes";
-export { fuse, type Group, type Schedule } from "./schedule/fuse";
-export { planMemory, type MemoryPlan } from "./memory/plan";
 export { generateStep } from "./codegen/step";
-export { programText, fusedGroups } from "./dump";
-export { defineElementwise, parseElementwise, type CustomElementwiseOp } from "./custom-op";
+export { type CompileOptions, compile } from "./compile";
+export { type CustomElementwiseOp, defineElementwise, parseElementwise } from "./custom-op";
+export { fusedGroups, programText } from "./dump";
+export { type MemoryPlan, planMemory } from "./memory/plan";
+export { cse, dce, type PassOptions, runPasses, simplify } from "./passes";
+export { extract, type PNode, type Program } from "./program";
+export { Kernel, type KernelMemory } from "./runtime/kernel";
+export { fuse, type Group, type Schedule } from "./schedule/fuse";

@@ -20,7 +20,7 @@ export function collapse(
   shape: Shape,
   lists: readonly (readonly number[])[],
 ): { dims: number[]; map: (s: readonly number[]) => number[] } {
-  const keep = shape.map((d, i) => i).filter((i) => shape[i] !== 1);
+  const keep = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
   const groups: number[][] = [];
   for (const d of keep) {
     const last = groups[groups.length - 1];

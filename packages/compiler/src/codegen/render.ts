@@ -42,7 +42,6 @@ export interface RenderContext {
   plan: MemoryPlan;
   /** Renderers may register extra callables (generated wasm kernels) here, by name. */
   externals: Map<string, () => void>;
-  options: { wasm: boolean };
 }
 
 export type Renderer = (g: Group, ctx: RenderContext) => Stmt[];

@@ -3,8 +3,9 @@
  * were not written in place, over the heap F. Comments name the graph nodes of each group, numbered as
  * in graph.toText(), so the source maps back to the graph.
  */
-import { generate } from "astring";
+
 import { describeOp, formatShape, id, nodesToShow, num, type Tensor } from "@adjoint/core";
+import { generate } from "astring";
 import type { MemoryPlan } from "../memory/plan";
 import type { Schedule } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
@@ -22,7 +23,6 @@ export interface GeneratedStep {
 
 export interface StepOptions {
   checkFinite?: boolean;
-  wasm?: boolean;
   /** Per group kind, a renderer to use instead of the JS loops (the wasm matmul). */
   renderers?: Partial<Record<string, Renderer>>;
 }
@@ -41,7 +41,6 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     schedule: s,
     plan,
     externals: new Map(),
-    options: { wasm: options.wasm ?? false },
   };
   const body: Stmt[] = [];
   s.groups.forEach((g, gi) => {

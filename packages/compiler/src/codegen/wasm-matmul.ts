@@ -6,10 +6,10 @@
  * layout is not one the kernel reads (row-major or transposed).
  */
 import { id, member, sizeOf } from "@adjoint/core";
+import type { Group } from "../schedule/fuse";
+import { relaxedSimdAvailable, simdAvailable } from "../wasm/features";
 import { listMatmul } from "../wasm/listing";
 import { instantiateMatmul, type MatmulSpec, packBytes } from "../wasm/matmul";
-import { relaxedSimdAvailable, simdAvailable } from "../wasm/features";
-import type { Group } from "../schedule/fuse";
 import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
 import { contiguous } from "./loops";
 import { matmulGeometry, type RenderContext, type Renderer, renderElementwiseOver } from "./render";

@@ -5,10 +5,10 @@
  * value is computed by an elementwise group that last touches the target is written straight into the
  * target's storage: no copy at the end of the step.
  */
-import { formatShape, getOp, sizeOf } from "@adjoint/core";
+import { formatShape, type Shape, sameShape, sizeOf } from "@adjoint/core";
+import { matmulScratchFloats } from "../codegen/render";
 import type { Group, Schedule } from "../schedule/fuse";
 import { isContiguous } from "../schedule/views";
-import { matmulScratchFloats } from "../codegen/render";
 
 export interface BufferInfo {
   node: number;
@@ -107,22 +107,11 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
     const at = posOf(u.value);
     if ((lastRead.get(u.target) ?? -1) > at) continue;
     const shape = p.nodes[u.value].shape;
-    const direct = g.nodes
-      .filter((id) => id !== g.root)
-      .every((id) =>
-        p.nodes[id].inputs.every((i) => {
-          const a = views.access(i)!;
-          return (
-            a.kind !== "buffer" ||
-            a.base !== u.target ||
-            (isContiguous(a) &&
-              a.offset === 0 &&
-              sizeOf(a.shape) === sizeOf(shape) &&
-              a.shape.length === shape.length &&
-              a.shape.every((d, k) => d === shape[k]))
-          );
-        }),
-      );
+    const direct = readsElementAtElement(
+      g.nodes.filter((id) => id !== g.root),
+      u.target,
+      shape,
+    );
     // Later groups reading the value read the target (which then holds it).
     if (!direct) continue;
     inPlaceUpdates.add(u.value);
@@ -230,20 +219,20 @@ export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): Memo
     if (slot.group.kind !== "elementwise" || o.end !== slot.start || o.floats !== slot.floats) return false;
     const g = slot.group;
     if (!g.nodes.some((id) => p.nodes[id].inputs.some((i) => views.baseOf(i) === o.node))) return false;
-    const shape = p.nodes[slot.node].shape;
-    return (
-      g.nodes.every((id) =>
-        p.nodes[id].inputs.every((i) => {
-          const a = views.access(i)!;
-          if (a.kind !== "buffer" || a.base !== o.node) return true;
-          return (
-            isContiguous(a) &&
-            a.offset === 0 &&
-            a.shape.length === shape.length &&
-            a.shape.every((d, k) => d === shape[k])
-          );
-        }),
-      ) && getOp(p.nodes[slot.node].op).kind === "elementwise"
+    return readsElementAtElement(g.nodes, o.node, p.nodes[slot.node].shape);
+  }
+
+  /**
+   * Whether `members` read `base` only element for element over `shape` (contiguous, from its start): then
+   * a loop may overwrite base with its own output, each element being read before it is written.
+   */
+  function readsElementAtElement(members: readonly number[], base: number, shape: Shape): boolean {
+    return members.every((id) =>
+      p.nodes[id].inputs.every((i) => {
+        const a = views.access(i)!;
+        if (a.kind !== "buffer" || a.base !== base) return true;
+        return isContiguous(a) && a.offset === 0 && sameShape(a.shape, shape);
+      }),
     );
   }
 

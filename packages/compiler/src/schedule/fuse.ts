@@ -9,7 +9,7 @@
  * Groups run in creation order; a node joins a group only if everything it reads from outside the group
  * is computed before that group runs, so the order stays valid.
  */
-import { getOp, sameShape, type Shape } from "@adjoint/core";
+import { getOp, type Shape, sameShape } from "@adjoint/core";
 import { consumers, liveOut, type Program } from "../program";
 import { isContiguous, isScalarConst, Views } from "./views";
 

@@ -1,5 +1,5 @@
-import { FunctionBuilder, I32, ModuleBuilder } from "./encoder";
 import { advance, countedLoop } from "./emit-helpers";
+import { FunctionBuilder, I32, ModuleBuilder } from "./encoder";
 import type { MatmulPlan } from "./matmul-plan";
 import { EPILOGUE, emitMicrokernel, LOAD_C, type MicrokernelShape } from "./microkernel";
 import { emitPackA, emitPackB } from "./packing";

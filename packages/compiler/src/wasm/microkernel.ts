@@ -1,5 +1,5 @@
-import { FunctionBuilder, I32, V128 } from "./encoder";
 import { loadLanes, range, storeLanes } from "./emit-helpers";
+import { FunctionBuilder, I32, V128 } from "./encoder";
 
 /**
  * The register-tile kernel: C[rows × cols] (+)= Ã[rows × kc] · B̃[kc × tileCols] with every accumulator in a

@@ -1,5 +1,5 @@
-import { FunctionBuilder, I32, V128 } from "./encoder";
 import { copyFloats, countedLoop, range, setOffset, zeroFloats } from "./emit-helpers";
+import { FunctionBuilder, I32, V128 } from "./encoder";
 import type { MatmulPlan } from "./matmul-plan";
 
 /*

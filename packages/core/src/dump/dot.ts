@@ -57,7 +57,7 @@ export function toDot(graph: Graph, options: DotOptions = {}): string {
     const group = options.groups?.get(n.id);
     const path = group !== undefined ? groupScope.get(group)! : n.scope ? n.scope.split(".") : [];
     const keys = [
-      ...path.map((p, i) => `m:${path.slice(0, i + 1).join(".")}`),
+      ...path.map((_, i) => `m:${path.slice(0, i + 1).join(".")}`),
       ...(group ? [`g:${group}`] : []),
     ];
     for (const key of keys) {
