@@ -171,7 +171,8 @@ export class Graph {
       if (t.graph !== this) throw new Error(`${op}: operands belong to different graphs (${t.describe()})`);
     }
     for (const [k, v] of Object.entries(attrs)) {
-      if (typeof v === "number" && !Number.isFinite(v)) {
+      const infiniteOk = def.infiniteAttrs?.includes(k) && !Number.isNaN(v);
+      if (typeof v === "number" && !Number.isFinite(v) && !infiniteOk) {
         throw new Error(`${op}: attribute ${k} = ${v} is not a finite number`);
       }
     }

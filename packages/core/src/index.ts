@@ -55,6 +55,7 @@ export {
   transpose,
 } from "./ops/api";
 export { defineBinary, defineUnary } from "./ops/elementwise";
+export { padValue } from "./ops/layout";
 export { crossEntropy, linear, logSoftmax, mseLoss, norm, softmax } from "./ops/neural";
 export { hashUniform, hashUniformScalar } from "./ops/random";
 export { reducedShape, reductionMap } from "./ops/reduce";
@@ -67,6 +68,18 @@ export {
   type OpDef,
   type OpKind,
 } from "./ops/registry";
+export {
+  type FoldOptions,
+  firstMaxMask,
+  foldWindows,
+  type Pair,
+  slidingWindows,
+  type WindowGeometry,
+  type WindowOptions,
+  windowCount,
+  windowGeometry,
+  windowStrides,
+} from "./ops/window";
 export { Rng } from "./random";
 export * from "./shape";
 export { type Attrs, type AttrValue, type Role, type Storage, Tensor, type TensorLike } from "./tensor";

@@ -1,6 +1,7 @@
 import type { Graph } from "./graph";
 import * as ops from "./ops/api";
 import * as nn from "./ops/neural";
+import * as win from "./ops/window";
 import { formatShape, type Shape, sizeOf } from "./shape";
 
 export type AttrValue = number | string | boolean | null | readonly number[] | Float32Array;
@@ -176,6 +177,17 @@ export class Tensor {
   }
   slice(start: number, end: number, axis = 0): Tensor {
     return ops.slice(this, start, end, axis);
+  }
+
+  // Windows (the primitives of convolution and pooling).
+  slidingWindows(options: win.WindowOptions): Tensor {
+    return win.slidingWindows(this, options);
+  }
+  foldWindows(options: win.FoldOptions): Tensor {
+    return win.foldWindows(this, options);
+  }
+  firstMaxMask(axes: readonly number[]): Tensor {
+    return win.firstMaxMask(this, axes);
   }
 
   // Neural.

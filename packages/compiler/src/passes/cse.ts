@@ -15,5 +15,8 @@ export function cse(p: Program): Program {
 }
 
 export function attrKey(attrs: object): string {
-  return JSON.stringify(attrs, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
+  // ±Infinity (a pad's fill) would print as null in JSON: kept apart as strings.
+  return JSON.stringify(attrs, (_k, v) =>
+    v instanceof Float32Array ? Array.from(v) : typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+  );
 }

@@ -148,8 +148,10 @@ export function slice(x: Tensor, start: number, end: number, axis = 0): Tensor {
   return x.graph.addNode("slice", [x], { start, end, axis: normalizeAxis("slice", axis, x.shape) });
 }
 
-export function pad(x: Tensor, before: number, after: number, axis = 0): Tensor {
-  return x.graph.addNode("pad", [x], { before, after, axis: normalizeAxis("pad", axis, x.shape) });
+/** `before` and `after` elements of `value` (default 0; ±Infinity allowed) around one axis. */
+export function pad(x: Tensor, before: number, after: number, axis = 0, value = 0): Tensor {
+  const attrs = { before, after, axis: normalizeAxis("pad", axis, x.shape) };
+  return x.graph.addNode("pad", [x], value === 0 ? attrs : { ...attrs, value });
 }
 
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {

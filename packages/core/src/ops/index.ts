@@ -7,3 +7,4 @@ import "./matmul";
 import "./layout";
 import "./update";
 import "./random";
+import "./window";

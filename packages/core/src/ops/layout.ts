@@ -1,6 +1,6 @@
 /** Ops that move data without arithmetic: permute, reshape, broadcastTo, slice, pad, concat. */
 import { broadcastsTo, formatShape, type Shape, ShapeError, sizeOf, stridesOf } from "../shape";
-import type { Tensor } from "../tensor";
+import type { Attrs, Tensor } from "../tensor";
 import { pad, permute, slice, sumTo } from "./api";
 import { indexer } from "./elementwise";
 import { defineOp } from "./registry";
@@ -132,21 +132,27 @@ defineOp({
   },
 });
 
-/** Zeros before and after along one axis: the VJP of slice. */
+/** `value` (default 0: the VJP of slice; −∞ before a max pool) before and after along one axis. */
 defineOp({
   name: "pad",
   kind: "layout",
+  infiniteAttrs: ["value"],
   shape([x], attrs) {
     const { before, after, axis } = attrs as { before: number; after: number; axis: number };
     if (!(Number.isInteger(before) && Number.isInteger(after) && before >= 0 && after >= 0)) {
       throw new ShapeError(`pad: before (${before}) and after (${after}) must be whole numbers >= 0`);
+    }
+    if (attrs.value !== undefined && (typeof attrs.value !== "number" || Number.isNaN(attrs.value))) {
+      throw new ShapeError(
+        `pad: value must be a number (±Infinity allowed, not NaN), got ${String(attrs.value)}`,
+      );
     }
     return x.map((d, i) => (i === axis ? d + before + after : d));
   },
   evaluate([x], node) {
     const { before, axis } = node.attrs as { before: number; axis: number };
     const xs = node.inputs[0].shape;
-    const out = new Float64Array(node.size);
+    const out = new Float64Array(node.size).fill(padValue(node.attrs));
     copyAlongAxis(x, xs, out, node.shape, axis, 0, before, xs[axis]);
     return out;
   },
@@ -155,6 +161,11 @@ defineOp({
     return [slice(g, before, before + node.inputs[0].shape[axis], axis)];
   },
 });
+
+/** The fill of a pad node (0 when the attribute is absent, as in graphs built before it existed). */
+export function padValue(attrs: Attrs): number {
+  return typeof attrs.value === "number" ? attrs.value : 0;
+}
 
 defineOp({
   name: "concat",

@@ -12,6 +12,8 @@ export type OpKind = "leaf" | "elementwise" | "reduce" | "matmul" | "layout" | "
 export interface OpDef {
   readonly name: string;
   readonly kind: OpKind;
+  /** Attributes that may be ±Infinity (pad's fill value); every other number attribute must be finite. */
+  readonly infiniteAttrs?: readonly string[];
   shape(inputs: readonly Shape[], attrs: Attrs): Shape;
   evaluate(inputs: readonly Float64Array[], node: Tensor): Float64Array;
   /**
