@@ -59,3 +59,6 @@ export {
   saveSafetensors,
   type TensorRecord,
 } from "./checkpoint";
+
+// ---- ONNX (formats/onnx): export to and import from the standard format ----
+export { type ExportOnnxOptions, exportOnnx, OnnxExportError, OnnxImportError } from "./formats/onnx";

@@ -1,0 +1,2 @@
+export { OnnxExportError, OnnxImportError } from "./errors";
+export { type ExportOnnxOptions, exportOnnx, exportOnnxModel } from "./export";
