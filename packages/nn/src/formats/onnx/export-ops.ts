@@ -153,7 +153,8 @@ const PRIMITIVES: Record<string, (t: Tensor) => Lowering> = {
       const pads = new Array<number>(2 * t.rank).fill(0);
       pads[axis] = before;
       pads[t.rank + axis] = after;
-      ctx.node("Pad", [x, ctx.ints(pads)], [], out);
+      const value = typeof t.attrs.value === "number" ? t.attrs.value : 0;
+      ctx.node("Pad", [x, ctx.ints(pads), ctx.float(value)], [], out);
     },
   }),
 };
