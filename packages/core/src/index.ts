@@ -56,6 +56,17 @@ export {
 } from "./ops/api";
 export { defineBinary, defineUnary } from "./ops/elementwise";
 export { padValue } from "./ops/layout";
+export { type Conv2dOptions, conv2d } from "./ops/conv";
+export {
+  type BatchStatistics,
+  batchNorm,
+  batchNormInference,
+  batchNormStatistics,
+  layerNorm,
+  type NormOptions,
+} from "./ops/norm";
+export { avgPool2d, maxPool2d, type PoolOptions } from "./ops/pool";
+export { markComposite, pad2d } from "./ops/spatial";
 export { crossEntropy, linear, logSoftmax, mseLoss, norm, softmax } from "./ops/neural";
 export { hashUniform, hashUniformScalar } from "./ops/random";
 export { reducedShape, reductionMap } from "./ops/reduce";
@@ -82,5 +93,13 @@ export {
 } from "./ops/window";
 export { Rng } from "./random";
 export * from "./shape";
-export { type Attrs, type AttrValue, type Role, type Storage, Tensor, type TensorLike } from "./tensor";
+export {
+  type Attrs,
+  type AttrValue,
+  type CompositeMark,
+  type Role,
+  type Storage,
+  Tensor,
+  type TensorLike,
+} from "./tensor";
 export { dependencies } from "./walk";

@@ -2,6 +2,9 @@ import type { Graph } from "./graph";
 import * as ops from "./ops/api";
 import * as nn from "./ops/neural";
 import * as win from "./ops/window";
+import * as conv from "./ops/conv";
+import * as pool from "./ops/pool";
+import * as spatial from "./ops/spatial";
 import { formatShape, type Shape, sizeOf } from "./shape";
 
 export type AttrValue = number | string | boolean | null | readonly number[] | Float32Array;
@@ -19,6 +22,18 @@ export interface Storage {
 export type TensorLike = Tensor | number;
 
 /**
+ * What a composite op (conv2d, maxPool2d, avgPool2d, pad2d, batchNorm, layerNorm) records on the tensor it
+ * returns: the op as one unit, with its operands and normalized attributes. The graph itself holds only
+ * primitives (their VJPs give every gradient); exporters (ONNX Conv, MaxPool, ...) and dumps read this mark
+ * to see the composite again, and may skip the primitive nodes between `inputs` and the marked result.
+ */
+export interface CompositeMark {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: Attrs;
+}
+
+/**
  * A symbolic tensor: one node of a define-then-run graph. Nodes are immutable and numbered in creation
  * order, which is always a topological order (an op's inputs exist before it).
  */
@@ -29,6 +44,8 @@ export class Tensor {
   grad: Tensor | null = null;
   /** Module path at creation ("0", "encoder.fc1"): dumps group nodes by it. */
   readonly scope: string;
+  /** Set on the result of a composite op (see CompositeMark); null for every other node. */
+  composite: CompositeMark | null = null;
 
   constructor(
     readonly graph: Graph,
@@ -188,6 +205,21 @@ export class Tensor {
   }
   firstMaxMask(axes: readonly number[]): Tensor {
     return win.firstMaxMask(this, axes);
+  }
+
+  // Convolution, pooling, padding (NCHW, as torch).
+  conv2d(w: Tensor, options: conv.Conv2dOptions = {}): Tensor {
+    return conv.conv2d(this, w, undefined, options);
+  }
+  maxPool2d(kernel: win.Pair, options: pool.PoolOptions = {}): Tensor {
+    return pool.maxPool2d(this, kernel, options);
+  }
+  avgPool2d(kernel: win.Pair, options: pool.PoolOptions = {}): Tensor {
+    return pool.avgPool2d(this, kernel, options);
+  }
+  /** Pads the last two axes by [top, bottom, left, right] with `value`. */
+  pad(pads: readonly [number, number, number, number], value = 0): Tensor {
+    return spatial.pad2d(this, pads, value);
   }
 
   // Neural.

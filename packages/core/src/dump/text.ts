@@ -27,7 +27,10 @@ export function toText(graph: Graph, options: TextOptions = {}): string {
 
   const rows = nodes.map((n) => {
     const left = `${ref(n)} = ${describeOp(n, ref)} : f32${formatShape(n.shape)}`;
-    const notes = [n.scope, n.isGradient ? "grad" : "", options.annotate?.(n) ?? ""].filter(Boolean);
+    const composite = n.composite ? `(${n.composite.op})` : "";
+    const notes = [n.scope, composite, n.isGradient ? "grad" : "", options.annotate?.(n) ?? ""].filter(
+      Boolean,
+    );
     return [left, notes.join(" ")] as const;
   });
   const width = Math.min(

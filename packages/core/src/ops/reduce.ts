@@ -3,6 +3,7 @@ import { type Shape, sizeOf, stridesOf } from "../shape";
 import type { Tensor } from "../tensor";
 import { equal, reshape, sumAxes } from "./api";
 import { defineOp, type OpDef } from "./registry";
+import { firstMaxMask } from "./window";
 
 export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
   const out: number[] = [];
@@ -60,11 +61,14 @@ defineReduce("sum", {
   vjp: (g, node) => [keptDims(g, node).broadcastTo(node.inputs[0].shape)],
 });
 
-// Ties share the gradient evenly, as torch.amax does.
+// Ties share the gradient evenly, as torch.amax does; with the attribute ties: "first" (max pooling) the
+// first maximum in row-major order over the reduced axes gets all of it, as torch.max_pool2d.
 defineReduce("max", {
   evaluate: ([x], node) => reduce(x, node, Number.NEGATIVE_INFINITY, (a, v) => (v > a ? v : a)),
   vjp: (g, node) => {
     const x = node.inputs[0];
+    if (node.attrs.ties === "first")
+      return [keptDims(g, node).mul(firstMaxMask(x, node.attrs.axes as number[]))];
     const mask = equal(x, keptDims(node, node));
     const count = sumAxes(mask, node.attrs.axes as number[], true);
     return [keptDims(g, node).mul(mask).div(count)];
