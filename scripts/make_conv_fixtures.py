@@ -131,3 +131,67 @@ os.makedirs(os.path.dirname(out), exist_ok=True)
 with open(out, "w") as f:
     json.dump({"torch": torch.__version__, "cases": cases}, f)
 print(f"wrote {len(cases)} cases to {os.path.normpath(out)}")
+
+
+# ---- A small CNN trained 3 steps (SGD, lr 0.1): the modules' state_dict keys, BatchNorm's batch statistics
+# and running estimates updated by the step, and eval mode. Initial weights are rounded to float32 (Adjoint
+# stores params in float32); everything else is float64. Written to tests/fixtures/conv/train.json:
+#   init    : state_dict before training {key: {"shape", "values"}} (torch's keys, buffers included)
+#   x, t    : the batch [4, 2, 6, 6] and its class indices [4]
+#   losses  : the loss at each of the 3 steps
+#   final   : state_dict after the 3 steps
+#   eval    : logits of the trained model in eval mode on x
+torch.manual_seed(3)
+model = torch.nn.Sequential(
+    torch.nn.Conv2d(2, 3, 3, padding=1),
+    torch.nn.BatchNorm2d(3),
+    torch.nn.ReLU(),
+    torch.nn.MaxPool2d(2),
+    torch.nn.Flatten(),
+    torch.nn.Linear(27, 8),
+    torch.nn.BatchNorm1d(8),
+    torch.nn.ReLU(),
+    torch.nn.Linear(8, 3),
+)
+with torch.no_grad():
+    for p in model.parameters():
+        p.copy_(p.float().double())
+    # Non-trivial affine parameters for the norms (torch starts them at ones and zeros).
+    model[1].weight.copy_(torch.tensor([1.5, 0.75, 1.25]))
+    model[1].bias.copy_(torch.tensor([0.25, -0.5, 0.125]))
+
+
+def state(m):
+    return {k: {"shape": list(v.shape), "values": v.double().flatten().tolist()} for k, v in m.state_dict().items()}
+
+
+x = torch.round(uniform([4, 2, 6, 6]) * 64) / 64
+t = torch.tensor([0, 2, 1, 2])
+init = state(model)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+losses = []
+for _ in range(3):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), t)
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+final = state(model)
+model.eval()
+with torch.no_grad():
+    logits = model(x)
+train_out = os.path.join(os.path.dirname(out), "train.json")
+with open(train_out, "w") as f:
+    json.dump(
+        {
+            "torch": torch.__version__,
+            "init": init,
+            "x": x.flatten().tolist(),
+            "t": t.tolist(),
+            "losses": losses,
+            "final": final,
+            "eval": logits.flatten().tolist(),
+        },
+        f,
+    )
+print(f"wrote {os.path.normpath(train_out)}")

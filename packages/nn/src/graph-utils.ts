@@ -35,24 +35,32 @@ export function uniqueName(g: Graph, base: string): string {
  * counter's increment. Registered by whoever creates such a buffer; collected by trainStep (and by
  * `stateUpdates` for users who compile by hand).
  */
-const auxiliaryUpdates = new WeakMap<Graph, Tensor[]>();
+const auxiliaryUpdates = new WeakMap<Graph, { update: Tensor; trigger: Tensor }[]>();
 
-export function registerStateUpdate(update: Tensor): void {
+/**
+ * `trigger` (default: the update's target) says when the update runs: with every step whose outputs depend
+ * on it. The dropout counter's increment is triggered by the counter; BatchNorm's running statistics by the
+ * output of the train-mode build that computed the batch statistics.
+ */
+export function registerStateUpdate(update: Tensor, trigger: Tensor = update.inputs[0]): void {
   if (update.op !== "assign") throw new Error(`registerStateUpdate: ${update.describe()} is not an assign`);
+  if (trigger.graph !== update.graph)
+    throw new Error("registerStateUpdate: the trigger belongs to another graph");
   const list = auxiliaryUpdates.get(update.graph) ?? [];
-  if (!list.includes(update)) list.push(update);
+  if (!list.some((u) => u.update === update)) list.push({ update, trigger });
   auxiliaryUpdates.set(update.graph, list);
 }
 
 /**
- * The registered state updates (e.g. the dropout counter's increment) that these outputs need: those
- * whose target some output depends on. Pass them with the optimizer's updates when compiling by hand.
+ * The registered state updates (e.g. the dropout counter's increment, BatchNorm's running statistics) that
+ * these outputs need: those whose trigger some output depends on. Pass them with the optimizer's updates
+ * when compiling by hand.
  */
 export function stateUpdates(outputs: readonly Tensor[]): Tensor[] {
   if (outputs.length === 0) return [];
   const list = auxiliaryUpdates.get(outputs[0].graph) ?? [];
   const seen = ancestors(outputs);
-  return list.filter((u) => seen[u.inputs[0].id] === true);
+  return list.filter((u) => seen[u.trigger.id] === true).map((u) => u.update);
 }
 
 /** The exact (float64) fill value a buffer was created with, for the float64 reference engine. */

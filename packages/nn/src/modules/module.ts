@@ -11,12 +11,14 @@
  * Dropout built in eval mode is the identity, built in train mode it draws a mask every step.
  */
 import type { Graph, Initializer, Tensor } from "@adjoint/core";
+import { exactBuffer } from "../graph-utils";
 
 export abstract class Module {
   /** Read when the module is built (Dropout is the identity when built in eval mode). */
   training = true;
   private readonly childModules = new Map<string, Module>();
   private readonly ownParams = new Map<string, Tensor>();
+  private readonly ownBuffers = new Map<string, Tensor>();
   private boundGraph: Graph | null = null;
 
   /** The type's name, for messages ("Linear", "Dropout"). */
@@ -79,9 +81,26 @@ export abstract class Module {
     return t;
   }
 
+  /**
+   * This module's buffer `name` in graph g (non-trainable state saved with the weights, such as BatchNorm's
+   * running statistics): created filled with `fill` on first use, then reused, like a param.
+   */
+  protected buffer(g: Graph, name: string, shape: readonly number[], fill: number): Tensor {
+    const existing = this.ownBuffers.get(name);
+    if (existing) return existing;
+    this.bind(g);
+    const scoped = g.currentScope ? `${g.currentScope}.${name}` : name;
+    if (g.has(scoped)) {
+      throw new Error(`${this.typeName}: the graph already has a leaf named "${scoped}"`);
+    }
+    const t = exactBuffer(g, scoped, shape, fill);
+    this.ownBuffers.set(name, t);
+    return t;
+  }
+
   private bind(g: Graph): void {
     if (this.boundGraph === g) return;
-    if (this.boundGraph !== null && this.ownParams.size > 0) {
+    if (this.boundGraph !== null && (this.ownParams.size > 0 || this.ownBuffers.size > 0)) {
       throw new Error(
         `${this.typeName}: already built in another graph, where its params live; build every use of a model ` +
           `(other batch sizes, evaluation) into that one graph so that its kernels share the weights`,
@@ -112,14 +131,36 @@ export abstract class Module {
     return this.namedParameters().map(([, t]) => t);
   }
 
-  /** Views of the weights by state_dict name (the live storage: writing into them changes the model). */
-  stateDict(): Record<string, Float32Array> {
-    return Object.fromEntries(this.namedParameters().map(([n, t]) => [n, t.value]));
+  /** Buffers (running statistics, ...) named by module path ("1.running_mean"), torch style. */
+  namedBuffers(prefix = ""): [string, Tensor][] {
+    const out: [string, Tensor][] = [...this.ownBuffers].map(([n, t]) => [prefix + n, t]);
+    for (const [name, child] of this.childModules) out.push(...child.namedBuffers(`${prefix}${name}.`));
+    return out;
   }
 
-  /** Copies values into the weights; every name must exist and every size match (checked before copying). */
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, t]) => t);
+  }
+
+  /**
+   * What a torch state_dict holds, in its order: each module's params, then its buffers (running
+   * statistics), then its children's. This is what checkpoints save and load.
+   */
+  namedState(prefix = ""): [string, Tensor][] {
+    if (prefix === "") this.namedParameters(); // refuses a model that was never built
+    const out: [string, Tensor][] = [...this.ownParams, ...this.ownBuffers].map(([n, t]) => [prefix + n, t]);
+    for (const [name, child] of this.childModules) out.push(...child.namedState(`${prefix}${name}.`));
+    return out;
+  }
+
+  /** Views of the weights and buffers by state_dict name (the live storage: writing into them changes the model). */
+  stateDict(): Record<string, Float32Array> {
+    return Object.fromEntries(this.namedState().map(([n, t]) => [n, t.value]));
+  }
+
+  /** Copies values into the weights and buffers; every name must exist and every size match (checked first). */
   loadStateDict(values: Readonly<Record<string, ArrayLike<number>>>): void {
-    const named = new Map(this.namedParameters());
+    const named = new Map(this.namedState());
     for (const [name, v] of Object.entries(values)) {
       const t = named.get(name);
       if (!t)
