@@ -14,6 +14,7 @@ import {
   logical,
   math,
   num,
+  padValue,
   type Shape,
   sizeOf,
 } from "@adjoint/core";
@@ -36,6 +37,7 @@ import {
   type Stmt,
 } from "./ast";
 import { collapse, contiguous, stridesIn } from "./loops";
+import { renderFirstMaxMask, renderFoldWindows } from "./windows";
 
 export interface RenderContext {
   schedule: Schedule;
@@ -390,24 +392,28 @@ export const renderMatmulSmall: Renderer = (g, ctx) => {
   const epilogue = g.nodes.filter((x) => x !== g.root);
   const read = reader(ctx, outShape, (s) => [...s]);
   const locals = new Set<number>([g.root!]);
+  const dot = loopOrConst("k", k, [
+    assign(
+      v("acc"),
+      bin(
+        "*",
+        load(affine(aBase, [v("b"), v("i"), v("k")], sA)),
+        load(affine(bBase, [v("b"), v("k"), v("j")], sB)),
+      ),
+      "+=",
+    ),
+  ]);
+  // A batch-summed product (see passes/batch-sum.ts) runs its batch inside the dot product.
+  const summed = mm.attrs.sumBatch === true;
   const body = [
     letDecl("acc", num(0)),
-    ...loopOrConst("k", k, [
-      assign(
-        v("acc"),
-        bin(
-          "*",
-          load(affine(aBase, [v("b"), v("i"), v("k")], sA)),
-          load(affine(bBase, [v("b"), v("k"), v("j")], sB)),
-        ),
-        "+=",
-      ),
-    ]),
+    ...(summed ? loopOrConst("b", batch, dot) : dot),
     constDecl(local(g.root!), v("acc")),
     ...memberStatements(ctx, epilogue, vars, read, locals),
     ...storeOutputs(ctx, g.outputs, affine(0, vars, contiguous(outShape))),
   ];
   const loops = loopOrConst("i", m, loopOrConst("j", n, body));
+  if (summed) return loops;
   return batch === 1 ? [constDecl("b", num(0)), ...loops] : [forLoop("b", num(0), num(batch), loops)];
 };
 
@@ -423,7 +429,8 @@ export function isSmallMatmul(m: number, n: number, k: number): boolean {
 
 const renderMatmul: Renderer = (g, ctx) => {
   const { m, n, k } = matmulGeometry(ctx, g);
-  return isSmallMatmul(m, n, k) ? renderMatmulSmall(g, ctx) : renderMatmulJs(g, ctx);
+  const summed = ctx.schedule.program.nodes[g.root!].attrs.sumBatch === true;
+  return summed || isSmallMatmul(m, n, k) ? renderMatmulSmall(g, ctx) : renderMatmulJs(g, ctx);
 };
 
 /** Shapes and strides of a matmul's operands: [batch, rows, cols] strides, batch stride 0 when shared. */
@@ -440,7 +447,12 @@ export function matmulGeometry(ctx: RenderContext, g: Group) {
   const m = as[as.length - 2];
   const k = as[as.length - 1];
   const n = bs[bs.length - 1];
-  const batch = mm.shape.length === 3 ? mm.shape[0] : 1;
+  // A batch-summed product has a 2-D result but reads batched operands.
+  const batch = mm.attrs.sumBatch
+    ? Math.max(as.length === 3 ? as[0] : 1, bs.length === 3 ? bs[0] : 1)
+    : mm.shape.length === 3
+      ? mm.shape[0]
+      : 1;
   const tail = (s: readonly number[]) => (s.length === 3 ? [s[0], s[1], s[2]] : [0, s[0], s[1]]);
   return {
     batch,
@@ -475,11 +487,16 @@ export const renderCopy: Renderer = (g, ctx) => {
     case "pad": {
       const { before, axis } = node.attrs as { before: number; axis: number };
       const x = ctx.schedule.views.access(node.inputs[0])!;
+      const fill = num(padValue(node.attrs));
       return [
-        forLoop("i", num(0), num(sizeOf(node.shape)), [assign(load(bin("+", num(outLoc), id("i"))), num(0))]),
+        forLoop("i", num(0), num(sizeOf(node.shape)), [assign(load(bin("+", num(outLoc), id("i"))), fill)]),
         ...copyInto(x, x.shape, outLoc + before * outStrides[axis]),
       ];
     }
+    case "foldWindows":
+      return renderFoldWindows(g, ctx);
+    case "firstMaxMask":
+      return renderFirstMaxMask(g, ctx);
     case "concat": {
       const axis = node.attrs.axis as number;
       let at = 0;

@@ -86,7 +86,10 @@ function specFor(g: Group, ctx: RenderContext): MatmulSpec | null {
     batch:
       mm.shape.length === 3
         ? { count: batch, aStride: sA[0] * 4, bStride: sB[0] * 4, cStride: m * n * 4 }
-        : undefined,
+        : mm.attrs.sumBatch
+          ? // Σ over the batch into one C (passes/batch-sum.ts).
+            { count: batch, aStride: sA[0] * 4, bStride: sB[0] * 4, cStride: 0 }
+          : undefined,
     fma: relaxedSimdAvailable(),
   };
 }

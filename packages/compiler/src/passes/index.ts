@@ -3,11 +3,12 @@
  * off (compile's `passes` option) and timed (`timing`), as tinygrad lets every stage be inspected.
  */
 import type { Program } from "../program";
+import { batchSum } from "./batch-sum";
 import { cse } from "./cse";
 import { dce } from "./dce";
 import { simplify } from "./simplify";
 
-export const PASSES = { simplify, cse, dce } as const;
+export const PASSES = { simplify, cse, dce, batchSum } as const;
 export type PassName = keyof typeof PASSES;
 
 export interface PassOptions {
@@ -15,10 +16,12 @@ export interface PassOptions {
   cse?: boolean;
   dce?: boolean;
   fusion?: boolean;
+  /** Σ over the batch of a batched matmul as one matmul (see batch-sum.ts). */
+  batchSum?: boolean;
 }
 
 export function runPasses(p: Program, options: PassOptions, timings?: Record<string, number>): Program {
-  for (const name of ["simplify", "cse", "dce", "simplify", "dce"] as const) {
+  for (const name of ["simplify", "cse", "dce", "simplify", "dce", "batchSum", "simplify", "dce"] as const) {
     if (options[name] === false) continue;
     const t0 = performance.now();
     p = PASSES[name](p);
@@ -27,4 +30,4 @@ export function runPasses(p: Program, options: PassOptions, timings?: Record<str
   return p;
 }
 
-export { cse, dce, simplify };
+export { batchSum, cse, dce, simplify };

@@ -89,7 +89,12 @@ export function simplify(p: Program): Program {
         if (perm.every((q, i) => q === i)) return inputs[0];
         // (A·B)ᵀ = Bᵀ·Aᵀ: the matmul then writes the layout its reader wants (a weight gradient comes out
         // as [out,in], ready for a fused update), and the transposes are free strided reads.
-        if (inner.op === "matmul" && inner.shape.length === 2 && users[n.inputs[0]].length === 1) {
+        if (
+          inner.op === "matmul" &&
+          inner.shape.length === 2 &&
+          !inner.attrs.sumBatch &&
+          users[n.inputs[0]].length === 1
+        ) {
           const [a, b] = inner.inputs;
           const t = (x: number) =>
             emit({

@@ -1,13 +1,21 @@
 /**
- * Layout ops (reshape, permute, broadcastTo, slice) are never executed: a consumer reads their source
- * through an affine access, base + offset + Σ coord·stride. That is how transposes reach the matmul
- * unmaterialized and how a bias broadcasts inside a fused loop. Only a reshape of a non-contiguous view
- * needs a copy, and its source is then materialized.
+ * Layout ops (reshape, permute, broadcastTo, slice, slidingWindows) are never executed: a consumer reads
+ * their source through an affine access, base + offset + Σ coord·stride. That is how transposes reach the
+ * matmul unmaterialized, how a bias broadcasts inside a fused loop and how a pool reads its windows. Only
+ * a reshape of a non-contiguous view needs a copy, and its source is then materialized: the reshape of a
+ * conv's windows to [N, K, L] is that copy, the im2col buffer, planned like any intermediate.
  */
-import { type Shape, stridesOf } from "@adjoint/core";
+import { type Shape, stridesOf, windowGeometry, windowStrides } from "@adjoint/core";
 import type { PNode, Program } from "../program";
 
-export const VIEW_OPS = new Set(["reshape", "permute", "broadcastTo", "slice", "stopGradient"]);
+export const VIEW_OPS = new Set([
+  "reshape",
+  "permute",
+  "broadcastTo",
+  "slice",
+  "stopGradient",
+  "slidingWindows",
+]);
 
 /** Where a node's values are: a buffer's elements at an affine index, or one constant everywhere. */
 export type Access =
@@ -80,6 +88,9 @@ export class Views {
         const perm = n.attrs.perm as number[];
         return { ...src, shape: n.shape, strides: perm.map((q) => src.strides[q]) };
       }
+      case "slidingWindows":
+        // [..., H, W] read as [..., kh, kw, Ho, Wo]: the window offsets and positions compose the strides.
+        return { ...src, shape: n.shape, strides: windowStrides(src.strides, windowGeometry(n.op, n.attrs)) };
       case "slice": {
         const { start, axis } = n.attrs as { start: number; axis: number };
         return { ...src, offset: src.offset + start * src.strides[axis], shape: n.shape };

@@ -1,0 +1,147 @@
+/**
+ * Loops of the window primitives that are not views:
+ *  - foldWindows (col2im, the input gradient of a convolution or a pool) in gather form: each output row
+ *    (leading index, y) is zeroed, then the window rows that reach it are added into it, each one a
+ *    stride-sw run over the output row. Every output row is written by one iteration only: no scatter
+ *    races, and the loop splits by rows;
+ *  - firstMaxMask: per kept index, the first maximum over the reduced axes (row-major), then 0/1 stores.
+ */
+import { bin, type Expr, id, logical, num, type Shape, windowGeometry } from "@adjoint/core";
+import type { Group } from "../schedule/fuse";
+import type { Access } from "../schedule/views";
+import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
+import { collapse, contiguous } from "./loops";
+import type { RenderContext } from "./render";
+
+function bufferAccess(ctx: RenderContext, input: number, op: string): Access & { kind: "buffer" } {
+  const a = ctx.schedule.views.access(input)!;
+  if (a.kind !== "buffer") throw new Error(`codegen: ${op} of a constant is not supported (internal error)`);
+  return a;
+}
+
+function baseOf(ctx: RenderContext, a: Access & { kind: "buffer" }): number {
+  return ctx.plan.location.get(a.base)! + a.offset;
+}
+
+export function renderFoldWindows(g: Group, ctx: RenderContext): Stmt[] {
+  const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
+  const src = bufferAccess(ctx, node.inputs[0], "foldWindows");
+  const { kernel, stride, dilation } = windowGeometry("foldWindows", node.attrs);
+  const [kh, kw] = kernel;
+  const [sh, sw] = stride;
+  const [dh, dw] = dilation;
+  const r = node.shape.length;
+  const [H, W] = node.shape.slice(r - 2);
+  const [Ho, Wo] = src.shape.slice(src.shape.length - 2);
+  const lead = node.shape.slice(0, r - 2);
+  const outStrides = contiguous(node.shape);
+  const s = src.strides;
+  const q = s.length;
+  const [si, sj, sp, sq] = [s[q - 4], s[q - 3], s[q - 2], s[q - 1]];
+  const leadLists = [outStrides.slice(0, r - 2), s.slice(0, q - 4)];
+  const { dims, map } = collapse(lead, leadLists);
+  const outLoc = ctx.plan.location.get(node.id)!;
+  const srcBase = baseOf(ctx, src);
+  const v = (n: string) => id(n);
+
+  return loopNest("b", dims, (bv) => {
+    const outRow = bin("+", affine(outLoc, bv, map(leadLists[0])), bin("*", v("y"), num(W)));
+    const srcLead = affine(srcBase, bv, map(leadLists[1]));
+    // Window row i reaches output row y from position p = (y − i·dh)/sh, when that is whole and in range.
+    const reach: Stmt[] = [
+      forLoop("i", num(0), num(kh), [
+        constDecl("ty", bin("-", v("y"), bin("*", v("i"), num(dh)))),
+        ifStmt(
+          sh === 1
+            ? logical("&&", bin(">=", v("ty"), num(0)), bin("<", v("ty"), num(Ho)))
+            : logical(
+                "&&",
+                logical("&&", bin(">=", v("ty"), num(0)), bin("===", bin("%", v("ty"), num(sh)), num(0))),
+                bin("<", v("ty"), num(Ho * sh)),
+              ),
+          [
+            constDecl("p", sh === 1 ? v("ty") : bin("/", v("ty"), num(sh))),
+            forLoop("j", num(0), num(kw), [
+              constDecl(
+                "src",
+                bin(
+                  "+",
+                  srcLead,
+                  bin(
+                    "+",
+                    bin("*", v("i"), num(si)),
+                    bin("+", bin("*", v("j"), num(sj)), bin("*", v("p"), num(sp))),
+                  ),
+                ),
+              ),
+              constDecl("dst", bin("+", v("row"), bin("*", v("j"), num(dw)))),
+              forLoop("q", num(0), num(Wo), [
+                assign(
+                  load(bin("+", v("dst"), sw === 1 ? v("q") : bin("*", v("q"), num(sw)))),
+                  load(bin("+", v("src"), sq === 1 ? v("q") : bin("*", v("q"), num(sq)))),
+                  "+=",
+                ),
+              ]),
+            ]),
+          ],
+        ),
+      ]),
+    ];
+    return [
+      forLoop("y", num(0), num(H), [
+        constDecl("row", outRow),
+        forLoop("x", num(0), num(W), [assign(load(bin("+", v("row"), v("x"))), num(0))]),
+        ...reach,
+      ]),
+    ];
+  });
+}
+
+export function renderFirstMaxMask(g: Group, ctx: RenderContext): Stmt[] {
+  const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
+  const src = ctx.schedule.views.access(node.inputs[0])!;
+  const outLoc = ctx.plan.location.get(node.id)!;
+  const shape: Shape = node.shape;
+  const axes = node.attrs.axes as number[];
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const pick = (list: readonly number[], which: readonly number[]) => which.map((d) => list[d]);
+  const outStrides = contiguous(shape);
+  const inStrides = src.kind === "buffer" ? src.strides : shape.map(() => 0);
+  const inBase = src.kind === "buffer" ? baseOf(ctx, src) : 0;
+  const read = (ov: Expr[], rv: Expr[]) =>
+    src.kind === "scalar"
+      ? num(src.value)
+      : load(bin("+", affine(inBase, ov, pick(inStrides, kept)), affine(0, rv, pick(inStrides, axes))));
+  const at = (ov: Expr[], rv: Expr[]) =>
+    bin("+", affine(outLoc, ov, pick(outStrides, kept)), affine(0, rv, pick(outStrides, axes)));
+  const v = (n: string) => id(n);
+  return loopNest("o", pick(shape, kept), (ov) => [
+    letDecl("best", num(Number.NEGATIVE_INFINITY)),
+    letDecl(
+      "bestAt",
+      at(
+        ov,
+        axes.map(() => num(0)),
+      ),
+    ),
+    letDecl("seen", num(0)),
+    ...loopNest("r", pick(shape, axes), (rv) => [
+      constDecl("x", read(ov, rv)),
+      // The first element, a strictly larger one, or the first NaN (the max lets a NaN through).
+      ifStmt(
+        logical(
+          "||",
+          bin("===", v("seen"), num(0)),
+          logical(
+            "&&",
+            bin("===", v("best"), v("best")),
+            logical("||", bin(">", v("x"), v("best")), bin("!==", v("x"), v("x"))),
+          ),
+        ),
+        [assign(v("best"), v("x")), assign(v("bestAt"), at(ov, rv)), assign(v("seen"), num(1))],
+      ),
+      assign(load(at(ov, rv)), num(0)),
+    ]),
+    assign(load(v("bestAt")), num(1)),
+  ]);
+}
