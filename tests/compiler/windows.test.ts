@@ -3,7 +3,16 @@
  * and off): slidingWindows as a strided view, pad with a fill, foldWindows' gather loop, firstMaxMask,
  * and the compositions they exist for (an im2col convolution, max and average pooling).
  */
-import { firstMaxMask, foldWindows, pad, slidingWindows, type Tensor } from "adjoint";
+import {
+  evaluate,
+  firstMaxMask,
+  foldWindows,
+  Graph,
+  maxPool2d,
+  pad,
+  slidingWindows,
+  type Tensor,
+} from "adjoint";
 import { describe, expect, it } from "vitest";
 import { CaseBuilder, differential } from "./differential";
 
@@ -105,5 +114,64 @@ describe("the weight gradient of a batch-broadcast matmul is one product (passes
       expect(lowered.programText).not.toMatch(new RegExp(`f32\\[${b},${m},${k}\\]`));
       expect(plain.programText).toMatch(new RegExp(`f32\\[${b},${m},${k}\\]`));
     }
+  });
+});
+
+describe("a max pool's gradient in one loop (passes/pool-grad.ts)", () => {
+  const cases: [string, number[], number, { stride?: number; padding?: number }][] = [
+    ["2x2 stride 2", [2, 3, 8, 8], 2, {}],
+    ["3x3 stride 2 pad 1 (overlapping windows), odd size", [1, 2, 7, 9], 3, { stride: 2, padding: 1 }],
+    ["3x3 stride 1", [2, 2, 6, 5], 3, { stride: 1 }],
+    ["2x2 stride 3 (gaps)", [1, 2, 8, 7], 2, { stride: 3 }],
+  ];
+  for (const [name, shape, k, options] of cases) {
+    it(`${name}: matches the interpreter, with the lowering applied (and off)`, () => {
+      const c = new CaseBuilder(11);
+      const x = c.x("x", shape);
+      const y = maxPool2d(x.sin(), k, options).square();
+      const report = differential(c, y, {
+        configs: [
+          { name: "default", options: {} },
+          { name: "wasm off", options: { wasm: false } },
+          { name: "fusion off", options: { passes: { fusion: false } } },
+          { name: "poolGrad off", options: { passes: { poolGrad: false } } },
+        ],
+      });
+      expect(report.failures, report.message).toEqual([]);
+      expect(report.kernels[0].programText).toContain("foldAtFirstMax");
+      expect(report.kernels[0].programText).not.toContain("firstMaxMask");
+      expect(report.kernels[3].programText).toContain("firstMaxMask");
+    });
+  }
+
+  it("ties go to the first maximum (as torch), also compiled", () => {
+    const c = new CaseBuilder(1);
+    const x = c.x("x", [1, 1, 4, 4], { values: [3, 1, 0, 2, 0, 3, 1, 2, 4, 4, 5, 0, 1, 4, 1, 5] });
+    const report = differential(c, maxPool2d(x, 2).mul(c.data("w", [1, 1, 2, 2], { values: [1, 2, 3, 4] })));
+    expect(report.failures, report.message).toEqual([]);
+    const k = report.kernels[0];
+    // Each window holds a tie between its first and last element: only the first gets a gradient.
+    const dx = Array.from(k.outputs[Object.keys(k.outputs).find((n) => n.startsWith("d_"))!]);
+    expect(dx.map((v) => (v !== 0 ? 1 : 0))).toEqual([1, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
+  });
+
+  it("the op's float64 reference equals foldWindows(g · firstMaxMask(windows))", () => {
+    const g = new Graph();
+    const x = g.input("x", [2, 7, 6]);
+    const geo = {
+      kernel: [3, 2] as [number, number],
+      stride: [2, 1] as [number, number],
+      dilation: [1, 2] as [number, number],
+    };
+    const win = slidingWindows(x, geo);
+    const gg = g.input("g", [2, 1, 1, win.shape[3], win.shape[4]]);
+    const reference = foldWindows(gg.mul(firstMaxMask(win, [1, 2])), { ...geo, size: [7, 6] });
+    const lowered = g.addNode("foldAtFirstMax", [x, gg], { ...geo, windows: [...win.shape] });
+    const feeds = {
+      x: Float64Array.from({ length: 84 }, (_, i) => Math.sin(i * 1.7)),
+      g: Float64Array.from({ length: gg.size }, (_, i) => i + 1),
+    };
+    const [a, b] = evaluate([reference, lowered], feeds);
+    expect(Array.from(b)).toEqual(Array.from(a));
   });
 });

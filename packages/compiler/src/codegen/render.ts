@@ -37,7 +37,7 @@ import {
   type Stmt,
 } from "./ast";
 import { collapse, contiguous, stridesIn } from "./loops";
-import { renderFirstMaxMask, renderFoldWindows } from "./windows";
+import { renderFirstMaxMask, renderFoldAtFirstMax, renderFoldWindows } from "./windows";
 
 export interface RenderContext {
   schedule: Schedule;
@@ -497,6 +497,8 @@ export const renderCopy: Renderer = (g, ctx) => {
       return renderFoldWindows(g, ctx);
     case "firstMaxMask":
       return renderFirstMaxMask(g, ctx);
+    case "foldAtFirstMax":
+      return renderFoldAtFirstMax(g, ctx);
     case "concat": {
       const axis = node.attrs.axis as number;
       let at = 0;

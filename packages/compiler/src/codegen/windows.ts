@@ -10,7 +10,7 @@ import { bin, type Expr, id, logical, num, type Shape, windowGeometry } from "@a
 import type { Group } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
-import { collapse, contiguous } from "./loops";
+import { collapse, contiguous, stridesIn } from "./loops";
 import type { RenderContext } from "./render";
 
 function bufferAccess(ctx: RenderContext, input: number, op: string): Access & { kind: "buffer" } {
@@ -143,5 +143,97 @@ export function renderFirstMaxMask(g: Group, ctx: RenderContext): Stmt[] {
       assign(load(at(ov, rv)), num(0)),
     ]),
     assign(load(v("bestAt")), num(1)),
+  ]);
+}
+
+/**
+ * foldAtFirstMax (passes/pool-grad.ts), a max pool's gradient: per plane, zero it, then per window find
+ * the first maximum of x (window elements unrolled: offsets are constants) and add g there.
+ */
+export function renderFoldAtFirstMax(g: Group, ctx: RenderContext): Stmt[] {
+  const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
+  const x = bufferAccess(ctx, node.inputs[0], "foldAtFirstMax");
+  const gAccess = ctx.schedule.views.access(node.inputs[1])!;
+  const windows = node.attrs.windows as number[];
+  const { kernel, stride, dilation } = windowGeometry("foldAtFirstMax", node.attrs);
+  const r = node.shape.length;
+  const [H, W] = node.shape.slice(r - 2);
+  const [Ho, Wo] = windows.slice(windows.length - 2);
+  const lead = node.shape.slice(0, r - 2);
+  const outStrides = contiguous(node.shape);
+  const gs = stridesIn(gAccess, windows);
+  const w = gs.length;
+  const [gi, gj, gp, gq] = gs.slice(w - 4);
+  const [xh, xw] = x.strides.slice(r - 2);
+  const leadLists = [outStrides.slice(0, r - 2), x.strides.slice(0, r - 2), gs.slice(0, w - 4)];
+  const { dims, map } = collapse(lead, leadLists);
+  const outLoc = ctx.plan.location.get(node.id)!;
+  const v = (n: string) => id(n);
+  const gRead = (o: Expr) => (gAccess.kind === "scalar" ? num(gAccess.value) : load(bin("+", v("gw"), o)));
+  const candidates: Stmt[] = [];
+  for (let i = 0; i < kernel[0]; i++)
+    for (let j = 0; j < kernel[1]; j++) {
+      const xOff = i * dilation[0] * xh + j * dilation[1] * xw;
+      const outOff = i * dilation[0] * W + j * dilation[1];
+      const gOff = i * gi + j * gj;
+      if (i === 0 && j === 0) {
+        candidates.push(letDecl("best", load(v("xw"))), letDecl("at", num(0)), letDecl("ga", num(0)));
+        continue;
+      }
+      candidates.push(
+        constDecl(`v${i}_${j}`, load(bin("+", v("xw"), num(xOff)))),
+        ifStmt(
+          logical(
+            "||",
+            bin(">", v(`v${i}_${j}`), v("best")),
+            logical("&&", bin("!==", v(`v${i}_${j}`), v(`v${i}_${j}`)), bin("===", v("best"), v("best"))),
+          ),
+          [assign(v("best"), v(`v${i}_${j}`)), assign(v("at"), num(outOff)), assign(v("ga"), num(gOff))],
+        ),
+      );
+    }
+  return loopNest("b", dims, (bv) => [
+    constDecl("plane", affine(outLoc, bv, map(leadLists[0]))),
+    forLoop("t", num(0), num(H * W), [assign(load(bin("+", v("plane"), v("t"))), num(0))]),
+    forLoop("p", num(0), num(Ho), [
+      forLoop("q", num(0), num(Wo), [
+        constDecl(
+          "xw",
+          bin(
+            "+",
+            affine(x.kind === "buffer" ? baseOf(ctx, x) : 0, bv, map(leadLists[1])),
+            bin("+", bin("*", v("p"), num(stride[0] * xh)), bin("*", v("q"), num(stride[1] * xw))),
+          ),
+        ),
+        ...(gAccess.kind === "buffer"
+          ? [
+              constDecl(
+                "gw",
+                bin(
+                  "+",
+                  affine(baseOf(ctx, gAccess), bv, map(leadLists[2])),
+                  bin("+", bin("*", v("p"), num(gp)), bin("*", v("q"), num(gq))),
+                ),
+              ),
+            ]
+          : []),
+        ...candidates,
+        assign(
+          load(
+            bin(
+              "+",
+              bin(
+                "+",
+                v("plane"),
+                bin("+", bin("*", v("p"), num(stride[0] * W)), bin("*", v("q"), num(stride[1]))),
+              ),
+              v("at"),
+            ),
+          ),
+          gRead(v("ga")),
+          "+=",
+        ),
+      ]),
+    ]),
   ]);
 }

@@ -6,9 +6,10 @@ import type { Program } from "../program";
 import { batchSum } from "./batch-sum";
 import { cse } from "./cse";
 import { dce } from "./dce";
+import { poolGrad } from "./pool-grad";
 import { simplify } from "./simplify";
 
-export const PASSES = { simplify, cse, dce, batchSum } as const;
+export const PASSES = { simplify, cse, dce, batchSum, poolGrad } as const;
 export type PassName = keyof typeof PASSES;
 
 export interface PassOptions {
@@ -18,10 +19,22 @@ export interface PassOptions {
   fusion?: boolean;
   /** Σ over the batch of a batched matmul as one matmul (see batch-sum.ts). */
   batchSum?: boolean;
+  /** A max pool's gradient (mask, product, col2im) as one loop (see pool-grad.ts). */
+  poolGrad?: boolean;
 }
 
 export function runPasses(p: Program, options: PassOptions, timings?: Record<string, number>): Program {
-  for (const name of ["simplify", "cse", "dce", "simplify", "dce", "batchSum", "simplify", "dce"] as const) {
+  for (const name of [
+    "simplify",
+    "cse",
+    "dce",
+    "simplify",
+    "dce",
+    "batchSum",
+    "poolGrad",
+    "simplify",
+    "dce",
+  ] as const) {
     if (options[name] === false) continue;
     const t0 = performance.now();
     p = PASSES[name](p);
@@ -30,4 +43,4 @@ export function runPasses(p: Program, options: PassOptions, timings?: Record<str
   return p;
 }
 
-export { batchSum, cse, dce, simplify };
+export { batchSum, cse, dce, poolGrad, simplify };
