@@ -4,6 +4,7 @@
  */
 import {
   Dropout,
+  erf,
   evaluate,
   exportOnnx,
   Flatten,
@@ -122,7 +123,7 @@ describe("exportOnnx → ONNX Runtime", () => {
       const b = pad(b0, 1, 0, 1).add(pad(b0, 0, 1, 1, Number.NEGATIVE_INFINITY).maximum(-3));
       const c = a.maximum(h).minimum(h.pow(3)).sin().cos().reciprocal().softplus().leakyRelu(0.2);
       const s = g.constant([1, -2, 3, -4], [4]).sigmoid().tanh().relu();
-      const y = c.add(s).gelu();
+      const y = c.add(s).gelu().add(erf(h));
       const z = b.logSoftmax(1).add(h.slice(0, 3, 1).sign().mul(0.25));
       const feed = data(12, 5);
       const want = evaluate({ y, z }, { x: feed });

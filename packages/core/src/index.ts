@@ -55,6 +55,7 @@ export {
   transpose,
 } from "./ops/api";
 export { defineBinary, defineUnary } from "./ops/elementwise";
+export { erf } from "./ops/erf";
 export { padValue } from "./ops/layout";
 export { type Conv2dOptions, conv2d } from "./ops/conv";
 export {

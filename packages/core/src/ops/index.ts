@@ -8,3 +8,4 @@ import "./layout";
 import "./update";
 import "./random";
 import "./window";
+import "./erf";

@@ -46,6 +46,7 @@ const UNARY: Record<string, string> = {
   reciprocal: "Reciprocal",
   sign: "Sign",
   softplus: "Softplus",
+  erf: "Erf",
   stopGradient: "Identity",
 };
 
