@@ -90,7 +90,13 @@ describe("exportOnnx → ONNX Runtime", () => {
       const { errors, bytes } = await check(net, [3, 4], { opset, dynamicBatch: true, batches: [2, 7] });
       for (const e of errors) expect(e).toBeLessThan(TOL);
       const ops = decodeModel(bytes).graph!.node!.map((n) => n.op_type);
-      expect(ops).toEqual(["Reshape", "Gemm", "Tanh", "Gemm", "Softmax"]);
+      expect(ops).toEqual(["Constant", "Reshape", "Gemm", "Tanh", "Gemm", "Softmax"]);
+      expect(decodeModel(bytes).graph!.initializer!.map((t) => t.name)).toEqual([
+        "1.weight",
+        "1.bias",
+        "4.weight",
+        "4.bias",
+      ]);
       expect(Number(decodeModel(bytes).opset_import![0].version)).toBe(opset);
     }
   });

@@ -61,4 +61,13 @@ export {
 } from "./checkpoint";
 
 // ---- ONNX (formats/onnx): export to and import from the standard format ----
-export { type ExportOnnxOptions, exportOnnx, OnnxExportError, OnnxImportError } from "./formats/onnx";
+export {
+  type ExportOnnxOptions,
+  exportOnnx,
+  type ImportedOnnx,
+  type ImportLimits,
+  type ImportOnnxOptions,
+  importOnnx,
+  OnnxExportError,
+  OnnxImportError,
+} from "./formats/onnx";

@@ -10,6 +10,7 @@ import { OnnxExportError } from "./errors";
 import { type EmitContext, type Lowering, lower } from "./export-ops";
 import {
   type AttributeProto,
+  AttrType,
   DataType,
   encodeModel,
   type ModelProto,
@@ -181,13 +182,7 @@ class Writer implements EmitContext {
     const key = `${dims.join(",")}:${values.join(",")}`;
     let name = this.intCache.get(key);
     if (!name) {
-      name = this.fresh(`const_i64_${this.intCache.size}`);
-      this.initializers.push({
-        name,
-        data_type: DataType.INT64,
-        dims: [...dims],
-        raw_data: rawInt64(values),
-      });
+      name = this.constant({ data_type: DataType.INT64, dims: [...dims], raw_data: rawInt64(values) });
       this.intCache.set(key, name);
     }
     return name;
@@ -196,11 +191,15 @@ class Writer implements EmitContext {
   float(value: number): string {
     let name = this.floatCache.get(value);
     if (!name) {
-      name = this.fresh(`const_f32_${this.floatCache.size}`);
-      this.initializers.push({ name, data_type: DataType.FLOAT, dims: [], raw_data: rawFloat32([value]) });
+      name = this.constant({ data_type: DataType.FLOAT, dims: [], raw_data: rawFloat32([value]) });
       this.floatCache.set(value, name);
     }
     return name;
+  }
+
+  /** A Constant node: constants stay apart from initializers, which are the params (an importer trains those). */
+  private constant(value: TensorProto): string {
+    return this.node("Constant", [], [{ name: "value", type: AttrType.TENSOR, t: value }]);
   }
 
   /** A leaf's value name: inputs keep theirs; params, buffers and constants become initializers. */
@@ -208,14 +207,11 @@ class Writer implements EmitContext {
     if (t.role === "input") return t.name!;
     if (t.role === "const") {
       if (t.attrs.data === undefined) return this.float(t.attrs.value as number);
-      const name = this.fresh(`const_${t.id}`);
-      this.initializers.push({
-        name,
+      return this.constant({
         data_type: DataType.FLOAT,
         dims: [...t.shape],
         raw_data: rawFloat32(t.attrs.data as Float32Array),
       });
-      return name;
     }
     const name = t.name!;
     this.initializers.push({

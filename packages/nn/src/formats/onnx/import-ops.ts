@@ -1,0 +1,364 @@
+/**
+ * One builder per ONNX op: the ops torch.onnx.export writes for MLPs (and what exportOnnx writes), built
+ * from Adjoint ops so that the imported graph evaluates, compiles and differentiates like any other.
+ * Each builder names the attributes it understands (NodeContext.allow): any other one is an error.
+ */
+import {
+  broadcastShapes,
+  concat,
+  erf,
+  logSoftmax,
+  pad,
+  reshape,
+  slice,
+  softmax,
+  sumAxes,
+  type Tensor,
+} from "@adjoint/core";
+import type { NodeContext, Value } from "./import-context";
+import type { ConstTensor } from "./import-model";
+
+export type Builder = (ctx: NodeContext) => Value[];
+
+const T = (t: Tensor): Value => ({ kind: "tensor", t });
+const ints = (values: readonly number[], dims: readonly number[] = [values.length]): Value => ({
+  kind: "const",
+  c: { dtype: "int", dims, data: values },
+});
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+function unary(f: (x: Tensor) => Tensor): Builder {
+  return (ctx) => {
+    ctx.allow();
+    return [T(f(ctx.tensor(0)))];
+  };
+}
+
+function binary(f: (a: Tensor, b: Tensor) => Tensor): Builder {
+  return (ctx) => {
+    ctx.allow();
+    return [T(f(ctx.tensor(0), ctx.tensor(1)))];
+  };
+}
+
+/** Max, Min: variadic, folded pairwise. */
+function variadic(f: (a: Tensor, b: Tensor) => Tensor): Builder {
+  return (ctx) => {
+    ctx.allow();
+    let y = ctx.tensor(0);
+    for (let i = 1; i < ctx.inputCount; i++) if (ctx.has(i)) y = f(y, ctx.tensor(i));
+    return [T(y)];
+  };
+}
+
+/** Reductions: axes an attribute (before opset 18; ReduceSum before 13) or an input, keepdims default 1. */
+function reduce(since: number, f: (x: Tensor, axes: number[], keep: boolean) => Tensor): Builder {
+  return (ctx) => {
+    const asInput = ctx.opset >= since;
+    ctx.allow("keepdims", ...(asInput ? ["noop_with_empty_axes"] : ["axes"]));
+    const x = ctx.tensor(0);
+    const keep = ctx.int("keepdims", 1, [0, 1]) === 1;
+    let axes = asInput ? (ctx.has(1) ? ctx.ints(1) : []) : (ctx.intList("axes") ?? []);
+    if (axes.length === 0) {
+      if (asInput && ctx.int("noop_with_empty_axes", 0, [0, 1]) === 1) return [T(x)];
+      axes = x.shape.map((_, i) => i);
+    }
+    const norm = [...new Set(axes.map((a) => ctx.axis(a, x.rank)))].sort((a, b) => a - b);
+    return [T(f(x, norm, keep))];
+  };
+}
+
+const reduceMax = (x: Tensor, axes: number[], keep: boolean) =>
+  x.graph.addNode("max", [x], { axes, keepdims: keep });
+const reduceLse = (x: Tensor, axes: number[], keep: boolean) =>
+  x.graph.addNode("logsumexp", [x], { axes, keepdims: keep });
+const reduceMean = (x: Tensor, axes: number[], keep: boolean) =>
+  sumAxes(x, axes, keep).mul(1 / prod(axes.map((a) => x.shape[a])));
+
+/** Squeeze/Unsqueeze: axes an attribute before opset 13, an input from 13 on. */
+function axesInput(ctx: NodeContext, index: number): number[] | undefined {
+  return ctx.has(index) ? ctx.ints(index) : undefined;
+}
+
+function constValue(ctx: NodeContext): ConstTensor {
+  const a = ctx.node.attrs;
+  if (a.size !== 1) throw ctx.fail("needs exactly one of the attributes value, value_float(s), value_int(s)");
+  const [name, attr] = [...a.entries()][0];
+  switch (name) {
+    case "value":
+      if (attr.kind === "tensor") return attr.value;
+      break;
+    case "value_float":
+      if (attr.kind === "float") return { dtype: "float", dims: [], data: Float32Array.of(attr.value) };
+      break;
+    case "value_floats":
+      if (attr.kind === "floats")
+        return { dtype: "float", dims: [attr.value.length], data: Float32Array.from(attr.value) };
+      break;
+    case "value_int":
+      if (attr.kind === "int") return { dtype: "int", dims: [], data: [attr.value] };
+      break;
+    case "value_ints":
+      if (attr.kind === "ints") return { dtype: "int", dims: [attr.value.length], data: attr.value };
+      break;
+  }
+  throw ctx.fail(`attribute "${name}" (${attr.kind}) is not supported for a Constant`);
+}
+
+/** The target of a Reshape: 0 copies the input's dimension (unless allowzero), one −1 is inferred. */
+function reshapeTarget(
+  ctx: NodeContext,
+  from: readonly number[],
+  to: readonly number[],
+  allowZero: boolean,
+): number[] {
+  if (to.filter((d) => d === -1).length > 1) throw ctx.fail(`shape [${to.join(",")}] has more than one -1`);
+  return to.map((d, i) => {
+    if (d === 0 && !allowZero) {
+      if (i >= from.length)
+        throw ctx.fail(`shape [${to.join(",")}] copies dimension ${i} of a rank-${from.length} input`);
+      return from[i];
+    }
+    if (d < -1) throw ctx.fail(`shape [${to.join(",")}] has a negative dimension`);
+    return d;
+  });
+}
+
+export const BUILDERS: Record<string, Builder> = {
+  Identity: unary((x) => x),
+  Relu: unary((x) => x.relu()),
+  Tanh: unary((x) => x.tanh()),
+  Sigmoid: unary((x) => x.sigmoid()),
+  Exp: unary((x) => x.exp()),
+  Log: unary((x) => x.log()),
+  Sqrt: unary((x) => x.sqrt()),
+  Neg: unary((x) => x.neg()),
+  Abs: unary((x) => x.abs()),
+  Reciprocal: unary((x) => x.reciprocal()),
+  Softplus: unary((x) => x.softplus()),
+  Sin: unary((x) => x.sin()),
+  Cos: unary((x) => x.cos()),
+  Sign: unary((x) => x.sign()),
+  Erf: unary((x) => erf(x)),
+  Add: binary((a, b) => a.add(b)),
+  Sub: binary((a, b) => a.sub(b)),
+  Mul: binary((a, b) => a.mul(b)),
+  Div: binary((a, b) => a.div(b)),
+  Max: variadic((a, b) => a.maximum(b)),
+  Min: variadic((a, b) => a.minimum(b)),
+  ReduceSum: reduce(13, (x, axes, keep) => sumAxes(x, axes, keep)),
+  ReduceMean: reduce(18, reduceMean),
+  ReduceMax: reduce(18, reduceMax),
+  ReduceLogSumExp: reduce(18, reduceLse),
+
+  LeakyRelu(ctx) {
+    ctx.allow("alpha");
+    return [T(ctx.tensor(0).leakyRelu(ctx.float("alpha", 0.01)))];
+  },
+  Pow(ctx) {
+    ctx.allow();
+    const p = ctx.scalar(1);
+    if (!Number.isFinite(p)) throw ctx.fail(`exponent ${p} is not finite`);
+    const x = ctx.tensor(0);
+    return [T(p === 2 ? x.square() : x.pow(p))];
+  },
+  Softmax(ctx) {
+    ctx.allow("axis");
+    const x = ctx.tensor(0);
+    return [T(softmax(x, ctx.axis(ctx.int("axis", -1), x.rank)))];
+  },
+  LogSoftmax(ctx) {
+    ctx.allow("axis");
+    const x = ctx.tensor(0);
+    return [T(logSoftmax(x, ctx.axis(ctx.int("axis", -1), x.rank)))];
+  },
+  Gemm(ctx) {
+    ctx.allow("alpha", "beta", "transA", "transB");
+    const [a0, b0] = [ctx.tensor(0), ctx.tensor(1)];
+    if (a0.rank !== 2 || b0.rank !== 2) {
+      throw ctx.fail(`A and B must be 2-D, got [${a0.shape.join(",")}] and [${b0.shape.join(",")}]`);
+    }
+    const a = ctx.int("transA", 0, [0, 1]) ? a0.transpose() : a0;
+    const b = ctx.int("transB", 0, [0, 1]) ? b0.transpose() : b0;
+    const alpha = ctx.float("alpha", 1);
+    const beta = ctx.float("beta", 1);
+    let y = a.matmul(b);
+    if (alpha !== 1) y = y.mul(alpha);
+    if (ctx.has(2) && beta !== 0) {
+      const c = ctx.tensor(2);
+      y = y.add(beta === 1 ? c : c.mul(beta));
+    }
+    return [T(y)];
+  },
+  MatMul(ctx) {
+    ctx.allow();
+    let [a, b] = [ctx.tensor(0), ctx.tensor(1)];
+    if (a.rank > 3 || b.rank > 3 || a.rank === 0 || b.rank === 0) {
+      throw ctx.fail(`operands [${a.shape.join(",")}] x [${b.shape.join(",")}]: ranks 1 to 3 are supported`);
+    }
+    const vecA = a.rank === 1;
+    const vecB = b.rank === 1;
+    if (vecA) a = a.reshape([1, a.shape[0]]);
+    if (vecB) b = b.reshape([b.shape[0], 1]);
+    let y = a.matmul(b);
+    if (vecA || vecB) {
+      const s = [...y.shape];
+      if (vecB) s.splice(s.length - 1, 1);
+      if (vecA) s.splice(s.length - (vecB ? 1 : 2), 1);
+      y = y.reshape(s);
+    }
+    return [T(y)];
+  },
+  Flatten(ctx) {
+    ctx.allow("axis");
+    const x = ctx.tensor(0);
+    const axis = ctx.int("axis", 1);
+    const at = axis < 0 ? axis + x.rank : axis;
+    if (at < 0 || at > x.rank) throw ctx.fail(`axis ${axis} is out of range for rank ${x.rank}`);
+    return [T(x.reshape([prod(x.shape.slice(0, at)), prod(x.shape.slice(at))]))];
+  },
+  Reshape(ctx) {
+    ctx.allow("allowzero");
+    const v = ctx.value(0);
+    const allowZero = ctx.int("allowzero", 0, [0, 1]) === 1;
+    const to = ctx.ints(1);
+    if (v.kind === "const") {
+      const target = reshapeTarget(ctx, v.c.dims, to, allowZero);
+      const known = prod(target.filter((d) => d !== -1));
+      const dims = target.map((d) => (d === -1 ? (known === 0 ? 0 : v.c.data.length / known) : d));
+      if (!dims.every(Number.isInteger) || prod(dims) !== v.c.data.length) {
+        throw ctx.fail(`cannot reshape a constant [${v.c.dims.join(",")}] to [${to.join(",")}]`);
+      }
+      return [{ kind: "const", c: { ...v.c, dims } }];
+    }
+    return [T(reshape(v.t, reshapeTarget(ctx, v.t.shape, to, allowZero)))];
+  },
+  Transpose(ctx) {
+    ctx.allow("perm");
+    const x = ctx.tensor(0);
+    const perm = ctx.intList("perm") ?? x.shape.map((_, i) => x.rank - 1 - i);
+    return [T(x.permute(perm.map((p) => ctx.axis(p, x.rank, "perm entry"))))];
+  },
+  Concat(ctx) {
+    ctx.allow("axis");
+    const vals = Array.from({ length: ctx.inputCount }, (_, i) => ctx.value(i));
+    if (vals.every((v) => v.kind === "const" && v.c.dtype === "int" && v.c.dims.length === 1)) {
+      return [ints(vals.flatMap((v) => [...((v as { c: ConstTensor }).c.data as number[])]))];
+    }
+    const xs = vals.map((_, i) => ctx.tensor(i));
+    return [T(concat(xs, ctx.axis(ctx.int("axis", Number.NaN), xs[0].rank)))];
+  },
+  Dropout(ctx) {
+    ctx.allow("seed");
+    if (ctx.has(2)) {
+      const training = ctx.value(2);
+      if (training.kind !== "const" || Number(training.c.data[0]) !== 0) {
+        throw ctx.fail("training_mode must be a constant false (the model is imported for inference)");
+      }
+    }
+    return [T(ctx.tensor(0))];
+  },
+  Constant(ctx) {
+    ctx.allow("value", "value_float", "value_floats", "value_int", "value_ints");
+    return [{ kind: "const", c: constValue(ctx) }];
+  },
+  Shape(ctx) {
+    ctx.allow("start", "end");
+    const v = ctx.value(0);
+    const dims = v.kind === "tensor" ? v.t.shape : v.c.dims;
+    const clamp = (d: number) => Math.min(Math.max(d < 0 ? d + dims.length : d, 0), dims.length);
+    return [ints(dims.slice(clamp(ctx.int("start", 0)), clamp(ctx.int("end", dims.length))))];
+  },
+  Gather(ctx) {
+    ctx.allow("axis");
+    const data = ctx.ints(0);
+    const dv = ctx.value(0);
+    if (dv.kind !== "const" || dv.c.dims.length !== 1 || ctx.int("axis", 0) !== 0) {
+      throw ctx.fail("only gathering from a constant 1-D int64 tensor (a shape) is supported");
+    }
+    const idx = ctx.ints(1);
+    const iv = ctx.value(1) as { c: ConstTensor };
+    const picked = idx.map((i) => {
+      const j = i < 0 ? i + data.length : i;
+      if (j < 0 || j >= data.length) throw ctx.fail(`index ${i} is out of range for ${data.length} values`);
+      return data[j];
+    });
+    return [ints(picked, iv.c.dims)];
+  },
+  Unsqueeze(ctx) {
+    ctx.allow();
+    const v = ctx.value(0);
+    const axes = axesInput(ctx, 1);
+    if (!axes) throw ctx.fail("axes are required");
+    const dims = v.kind === "tensor" ? [...v.t.shape] : [...v.c.dims];
+    const rank = dims.length + axes.length;
+    for (const a of [...axes.map((a) => ctx.axis(a, rank))].sort((p, q) => p - q)) dims.splice(a, 0, 1);
+    return [v.kind === "tensor" ? T(v.t.reshape(dims)) : { kind: "const", c: { ...v.c, dims } }];
+  },
+  Squeeze(ctx) {
+    ctx.allow();
+    const v = ctx.value(0);
+    const dims = v.kind === "tensor" ? [...v.t.shape] : [...v.c.dims];
+    const axes = (axesInput(ctx, 1) ?? dims.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) =>
+      ctx.axis(a, dims.length),
+    );
+    for (const a of axes) if (dims[a] !== 1) throw ctx.fail(`axis ${a} has size ${dims[a]}, not 1`);
+    const kept = dims.filter((_, i) => !axes.includes(i));
+    return [v.kind === "tensor" ? T(v.t.reshape(kept)) : { kind: "const", c: { ...v.c, dims: kept } }];
+  },
+  Cast(ctx) {
+    ctx.allow("to", "saturate");
+    const to = ctx.int("to", 1, [1, 7, 11]);
+    const v = ctx.value(0);
+    if (v.kind === "tensor") {
+      if (to === 7) throw ctx.fail("casting a computed tensor to int64 is not supported");
+      return [v];
+    }
+    const data = Array.from(v.c.data as ArrayLike<number>);
+    if (to === 7) return [{ kind: "const", c: { dtype: "int", dims: v.c.dims, data: data.map(Math.trunc) } }];
+    return [{ kind: "const", c: { dtype: "float", dims: v.c.dims, data: Float32Array.from(data) } }];
+  },
+  Expand(ctx) {
+    ctx.allow();
+    const x = ctx.tensor(0);
+    const shape = ctx.ints(1);
+    return [T(x.broadcastTo(broadcastShapes("Expand", x.shape, shape)))];
+  },
+  Slice(ctx) {
+    ctx.allow();
+    let x = ctx.tensor(0);
+    const starts = ctx.ints(1);
+    const ends = ctx.ints(2);
+    const axes = ctx.has(3) ? ctx.ints(3) : starts.map((_, i) => i);
+    const steps = ctx.has(4) ? ctx.ints(4) : starts.map(() => 1);
+    if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
+      throw ctx.fail("starts, ends, axes and steps must have the same length");
+    }
+    starts.forEach((s, i) => {
+      if (steps[i] !== 1) throw ctx.fail(`step ${steps[i]} is not supported (only 1)`);
+      const axis = ctx.axis(axes[i], x.rank);
+      const n = x.shape[axis];
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+      const [a, b] = [clamp(s), clamp(ends[i])];
+      x = slice(x, a, Math.max(a, b), axis);
+    });
+    return [T(x)];
+  },
+  Pad(ctx) {
+    ctx.allow("mode");
+    if (ctx.string("mode", "constant") !== "constant") {
+      throw ctx.fail(`mode "${ctx.string("mode", "constant")}" is not supported (only "constant")`);
+    }
+    let x = ctx.tensor(0);
+    const pads = ctx.ints(1);
+    const value = ctx.has(2) ? ctx.scalar(2) : 0;
+    const axes = ctx.has(3) ? ctx.ints(3).map((a) => ctx.axis(a, x.rank)) : x.shape.map((_, i) => i);
+    if (pads.length !== 2 * axes.length) throw ctx.fail(`${pads.length} pads for ${axes.length} axes`);
+    axes.forEach((axis, i) => {
+      const [before, after] = [pads[i], pads[i + axes.length]];
+      if (before < 0 || after < 0) throw ctx.fail(`negative pads [${pads.join(",")}] are not supported`);
+      if (before > 0 || after > 0) x = pad(x, before, after, axis, value);
+    });
+    return [T(x)];
+  },
+};
