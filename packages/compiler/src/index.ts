@@ -1,5 +1,6 @@
 export { checkNoAllocation, type StaticCheckResult } from "./codegen/static-check";
 export { generateStep } from "./codegen/step";
+export { wasmStatus } from "./codegen/wasm-matmul";
 export { type CompileOptions, compile } from "./compile";
 export { type CustomElementwiseOp, defineElementwise, parseElementwise } from "./custom-op";
 export { fusedGroups, programText } from "./dump";

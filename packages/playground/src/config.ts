@@ -1,0 +1,130 @@
+/**
+ * What the controls choose, checked in one place (the page and the worker both call checkConfig), and how
+ * a choice becomes the library's objects: the MLP, the optimizer (the CLI's list: every optimizer of the
+ * library, with the hyper-parameters its name implies) and its per-epoch learning-rate schedule.
+ */
+import { Linear, type Module, optim, ReLU, Sequential, Sigmoid, Tanh } from "adjoint";
+
+export const ACTIVATIONS = ["relu", "tanh", "sigmoid"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+export const OPTIMIZERS = {
+  sgd: { label: "SGD", lr: 0.1 },
+  momentum: { label: "SGD + momentum 0.9", lr: 0.01 },
+  nesterov: { label: "SGD + Nesterov 0.9", lr: 0.01 },
+  adagrad: { label: "Adagrad", lr: 0.01 },
+  rmsprop: { label: "RMSprop", lr: 0.001 },
+  "rmsprop-nesterov": { label: "RMSprop + Nesterov 0.9", lr: 0.001 },
+  adam: { label: "Adam", lr: 0.001 },
+  adamw: { label: "AdamW (decay 0.01)", lr: 0.001 },
+} as const;
+export type OptimizerName = keyof typeof OPTIMIZERS;
+
+export const SCHEDULES = ["const", "time", "exp"] as const;
+export type ScheduleKind = (typeof SCHEDULES)[number];
+
+export interface TrainConfig {
+  /** Hidden layer widths, e.g. [128]. */
+  layers: number[];
+  activation: Activation;
+  optimizer: OptimizerName;
+  lr: number;
+  schedule: ScheduleKind;
+  /** Decay constant of the time / exp schedules, per epoch. */
+  tau: number;
+  batch: number;
+  epochs: number;
+  seed: number;
+}
+
+/** The CLI's defaults: the 784→128→10 ReLU MLP, Adam, lr 1e-3, batch 64, 10 epochs, seed 0. */
+export const DEFAULT_CONFIG: TrainConfig = {
+  layers: [128],
+  activation: "relu",
+  optimizer: "adam",
+  lr: 1e-3,
+  schedule: "const",
+  tau: 0.1,
+  batch: 64,
+  epochs: 10,
+  seed: 0,
+};
+
+/** Throws an Error whose message is one sentence a person can act on. */
+export function checkConfig(c: TrainConfig): TrainConfig {
+  if (
+    !Array.isArray(c.layers) ||
+    c.layers.length > 4 ||
+    !c.layers.every((w) => Number.isInteger(w) && w >= 1 && w <= 1024)
+  ) {
+    throw new Error(
+      "The hidden layers must be up to four whole numbers between 1 and 1024, such as 128 or 256,64.",
+    );
+  }
+  if (!ACTIVATIONS.includes(c.activation)) throw new Error(`Unknown activation "${c.activation}".`);
+  if (!(c.optimizer in OPTIMIZERS)) throw new Error(`Unknown optimizer "${c.optimizer}".`);
+  if (typeof c.lr !== "number" || !Number.isFinite(c.lr) || c.lr <= 0 || c.lr > 10) {
+    throw new Error(`The learning rate must be a number above 0 and at most 10, got ${String(c.lr)}.`);
+  }
+  if (!SCHEDULES.includes(c.schedule)) throw new Error(`Unknown schedule "${c.schedule}".`);
+  if (c.schedule !== "const" && !(Number.isFinite(c.tau) && c.tau > 0 && c.tau <= 10)) {
+    throw new Error(`The schedule's decay must be a number above 0 and at most 10, got ${String(c.tau)}.`);
+  }
+  if (!Number.isInteger(c.batch) || c.batch < 1 || c.batch > 1024) {
+    throw new Error(`The batch size must be a whole number from 1 to 1024, got ${String(c.batch)}.`);
+  }
+  if (!Number.isInteger(c.epochs) || c.epochs < 1 || c.epochs > 100) {
+    throw new Error(`The number of epochs must be a whole number from 1 to 100, got ${String(c.epochs)}.`);
+  }
+  return c;
+}
+
+/** Parses "256, 64" into [256, 64] (an empty text is a linear model); NaN entries fail checkConfig. */
+export function parseLayers(text: string): number[] {
+  const t = text.trim();
+  return t === "" ? [] : t.split(",").map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : Number.NaN));
+}
+
+/** inputs → hidden... → classes: Linear layers with the activation between them; outputs logits. */
+export function makeModel(c: TrainConfig, inputs: number, classes: number): Sequential {
+  const act = (): Module =>
+    c.activation === "relu" ? new ReLU() : c.activation === "tanh" ? new Tanh() : new Sigmoid();
+  const sizes = [inputs, ...c.layers, classes];
+  const modules: Module[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    modules.push(new Linear(sizes[i], sizes[i + 1]));
+    if (i + 2 < sizes.length) modules.push(act());
+  }
+  return new Sequential(...modules);
+}
+
+export function makeOptimizer(c: TrainConfig): optim.Optimizer {
+  const lr: optim.LearningRate =
+    c.schedule === "time"
+      ? optim.schedules.timeBased({ lr0: c.lr, tau: c.tau })
+      : c.schedule === "exp"
+        ? optim.schedules.exponential({ lr0: c.lr, tau: c.tau })
+        : c.lr;
+  switch (c.optimizer) {
+    case "sgd":
+      return optim.sgd({ lr });
+    case "momentum":
+      return optim.sgd({ lr, momentum: 0.9 });
+    case "nesterov":
+      return optim.sgd({ lr, momentum: 0.9, nesterov: true });
+    case "adagrad":
+      return optim.adagrad({ lr });
+    case "rmsprop":
+      return optim.rmsprop({ lr });
+    case "rmsprop-nesterov":
+      return optim.rmsprop({ lr, momentum: 0.9, nesterov: true });
+    case "adam":
+      return optim.adam({ lr });
+    case "adamw":
+      return optim.adamw({ lr });
+  }
+}
+
+export function describeModel(c: TrainConfig): string {
+  return `MLP ${[784, ...c.layers, 10].join("→")} (${c.activation})`;
+}

@@ -1,0 +1,35 @@
+/** The messages between the page (main.ts) and the training worker (worker.ts). */
+import type { TrainConfig } from "./config";
+import type { EpochReport, SliceReport } from "./session";
+
+export type ToWorker =
+  | { type: "init"; dataUrl: string }
+  | { type: "start"; config: TrainConfig }
+  | { type: "pause" }
+  | { type: "reset"; config: TrainConfig }
+  | { type: "predict"; id: number; pixels: Float32Array }
+  | { type: "graph"; expanded: string[]; view: "modules" | "nodes" };
+
+export interface BuiltInfo {
+  config: TrainConfig;
+  source: string;
+  arenaBytes: number;
+  naiveBytes: number;
+  parameters: number;
+  loopNests: number;
+  engine: string;
+  trainSamples: number;
+  valSamples: number;
+  batchesPerEpoch: number;
+}
+
+export type FromWorker =
+  | { type: "built"; info: BuiltInfo }
+  | { type: "graph"; svg: string; expanded: string[]; view: "modules" | "nodes" }
+  | { type: "slice"; report: SliceReport; stepsPerSec: number }
+  | { type: "epoch"; report: EpochReport }
+  | { type: "state"; state: "idle" | "running" | "paused" | "finished" }
+  | { type: "prediction"; id: number; probs: Float32Array }
+  /** A message for the page's error line (one sentence); `fatal` when the worker cannot go on. */
+  | { type: "error"; message: string; fatal?: boolean }
+  | { type: "log"; text: string };

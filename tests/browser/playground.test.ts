@@ -1,0 +1,99 @@
+/**
+ * The built playground (packages/playground/dist) in Debian's Chromium, served from 127.0.0.1: trains the
+ * default model (784→128→10, Adam, lr 1e-3, batch 64) in its worker, reaches ≥ 0.90 validation accuracy
+ * after one epoch, predicts fixture digits drawn with the mouse, fills the graph and kernel panes, and
+ * logs no console error. The screenshot goes to test-results/browser/playground.png.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DIGITS, drawDigit } from "./draw-fixture";
+import {
+  chromiumPath,
+  type LaunchedBrowser,
+  launchChromium,
+  type StaticServer,
+  serveStatic,
+  warnNoChromium,
+} from "./harness";
+
+const ROOT = resolve(__dirname, "../..");
+const DIST = join(ROOT, "packages/playground/dist");
+const OUT = join(ROOT, "test-results/browser");
+
+const haveChromium = chromiumPath() !== null;
+if (!haveChromium) warnNoChromium();
+
+/** The page as built by `pnpm run build`; built here when a test run comes first. */
+function ensureBuilt(): void {
+  if (existsSync(join(DIST, "index.html")) && existsSync(join(DIST, "mnist-digits.bin"))) return;
+  execFileSync("npx", ["-y", "pnpm@12.4.2", "run", "build:playground"], { cwd: ROOT, stdio: "inherit" });
+}
+
+describe.skipIf(!haveChromium)("the playground in Chromium", () => {
+  let server: StaticServer;
+  let chromium: LaunchedBrowser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    server = await serveStatic(DIST);
+    chromium = await launchChromium();
+    page = await chromium.context.newPage();
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(server.url);
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+  });
+
+  it("trains the default model for one epoch to at least 0.90 validation accuracy", async () => {
+    const start = page.getByTestId("start");
+    await expect.poll(() => start.isEnabled(), { timeout: 60_000 }).toBe(true);
+    await start.click();
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="epoch"]')?.textContent) >= 1,
+      null,
+      { timeout: 120_000 },
+    );
+    const accuracy = Number(await page.getByTestId("val-accuracy").textContent());
+    console.log(`playground: validation accuracy after epoch 1: ${accuracy}`);
+    expect(accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(await page.getByTestId("error").count()).toBe(0);
+  });
+
+  it("predicts fixture digits drawn with the mouse, while training goes on", async () => {
+    for (const digit of DIGITS.filter((d) => d.label === 3 || d.label === 7)) {
+      await page.locator("#clear").click();
+      await expect.poll(() => page.getByTestId("prediction").textContent()).toBe("");
+      await drawDigit(page, digit);
+      await expect
+        .poll(() => page.getByTestId("prediction").textContent(), { timeout: 10_000 })
+        .toBe(String(digit.label));
+    }
+  });
+
+  it("shows the training graph as SVG and the generated kernel source", async () => {
+    await expect
+      .poll(() => page.getByTestId("graph").locator("svg g.node").count(), { timeout: 30_000 })
+      .toBeGreaterThan(5);
+    const source = (await page.getByTestId("kernel-source").textContent()) ?? "";
+    expect(source).toMatch(/return function step\(\)/);
+    expect(source.split("\n").length).toBeGreaterThan(50);
+    expect(await page.locator("#arena").textContent()).toMatch(/\d (kB|MB)$/);
+  });
+
+  it("has logged no console error; screenshot saved", async () => {
+    mkdirSync(OUT, { recursive: true });
+    await page.screenshot({ path: join(OUT, "playground.png") });
+    expect(problems).toEqual([]);
+  });
+});
