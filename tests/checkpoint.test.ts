@@ -2,18 +2,18 @@ import * as fs from "node:fs";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import * as zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { crc32, crc32Portable } from "../packages/nn/src/formats/crc32";
 import {
-  crc32,
-  crc32Portable,
   loadCheckpointInto,
   loadSafetensorsInto,
   readCheckpoint,
   readSafetensors,
   saveCheckpoint,
   saveSafetensors,
-  type TensorRecord,
-} from "../packages/nn/src/checkpoint";
+} from "../packages/nn/src/formats/fs";
+import type { TensorRecord } from "../packages/nn/src/formats/tensors";
 
 // Lets a test make the checkpoint module's writes fail midway, like a full disk, without touching the real fs.
 const failWrites = vi.hoisted(() => ({ afterBytes: Number.POSITIVE_INFINITY, written: 0 }));
@@ -105,12 +105,21 @@ describe("checkpoint format", () => {
     expect(bytes.length).toBe(12 + headerLength + 8);
   });
 
-  it("crc32 is the standard IEEE one, native and portable alike", () => {
+  it("crc32 is the standard IEEE one: sliced, byte at a time and zlib's alike", () => {
     const check = new TextEncoder().encode("123456789");
     expect(crc32(check)).toBe(0xcbf43926);
     expect(crc32Portable(check)).toBe(0xcbf43926);
     const random = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 2654435761) >>> 24);
     expect(crc32Portable(random)).toBe(crc32(random));
+    // Every length mod 8 and every start offset, so the eight-byte steps and the tail both count.
+    for (let start = 0; start < 8; start++) {
+      for (let length = 0; length < 40; length++) {
+        const part = random.subarray(start, start + length);
+        expect(crc32(part)).toBe(crc32Portable(part));
+      }
+    }
+    const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+    if (typeof native === "function") expect(crc32(random)).toBe(native(random) >>> 0);
   });
 
   it("refuses a truncated file, naming the expected and found sizes", () => {

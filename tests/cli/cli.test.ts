@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readCheckpoint, saveCheckpoint } from "../../packages/nn/src/checkpoint";
+import { readCheckpoint, saveCheckpoint } from "../../packages/nn/src/formats/fs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = join(REPO, "packages/cli/src/main.ts");

@@ -3,7 +3,7 @@
  * model's configuration, the dataset and seed of its splits, and the feature scaler. Checked field by field,
  * so that `adjoint eval` refuses a foreign or damaged checkpoint with one clear line.
  */
-import type { Checkpoint } from "../../nn/src/checkpoint";
+import type { Checkpoint } from "../../nn/src/formats/tensors";
 import { DATASET_SHAPES, scalerFromJson } from "./data";
 import { CliError, oneLine } from "./errors";
 import type { ModelSpec } from "./model";

@@ -44,23 +44,26 @@ export {
   type StopReason,
 } from "./fit";
 
-// ---- data and checkpoint exports (another engineer's modules: packages/nn/src/data, checkpoint.ts) go here ----
 export * from "./data";
 export {
   type Checkpoint,
-  crc32,
   type LoadOptions,
   type LoadReport,
+  loadTensorsInto,
+  type TensorRecord,
+} from "./formats/tensors";
+export { crc32 } from "./formats/crc32";
+export { decodeCheckpoint, encodeCheckpoint } from "./formats/checkpoint";
+export { decodeSafetensors, encodeSafetensors, type Safetensors } from "./formats/safetensors";
+export {
   loadCheckpointInto,
   loadSafetensorsInto,
   readCheckpoint,
   readSafetensors,
   saveCheckpoint,
   saveSafetensors,
-  type TensorRecord,
-} from "./checkpoint";
+} from "./formats/fs";
 
-// ---- ONNX (formats/onnx): export to and import from the standard format ----
 export {
   type ExportOnnxOptions,
   exportOnnx,

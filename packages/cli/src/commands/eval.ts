@@ -2,7 +2,8 @@
  * `adjoint eval --checkpoint PATH`: rebuilds the model a checkpoint's meta describes, loads its weights
  * (validated before any copy) and evaluates it on the test split of the dataset and seed it was trained on.
  */
-import { type Checkpoint, loadCheckpointInto, readCheckpoint } from "../../../nn/src/checkpoint";
+import { loadCheckpointInto, readCheckpoint } from "../../../nn/src/formats/fs";
+import type { Checkpoint } from "../../../nn/src/formats/tensors";
 import { loadTestSplit } from "../data";
 import { CliError, oneLine } from "../errors";
 import { runMetaOf } from "../meta";
