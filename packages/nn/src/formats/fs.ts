@@ -18,7 +18,13 @@ import {
 import { basename, dirname, join } from "node:path";
 import { decodeCheckpoint, encodeCheckpointParts } from "./checkpoint";
 import { decodeSafetensors, encodeSafetensorsParts, type Safetensors } from "./safetensors";
-import { type Checkpoint, type LoadOptions, type LoadReport, loadTensorsInto, type TensorRecord } from "./tensors";
+import {
+  type Checkpoint,
+  type LoadOptions,
+  type LoadReport,
+  loadTensorsInto,
+  type TensorRecord,
+} from "./tensors";
 
 /** Writes the tensors (and optional JSON-serializable meta) atomically to `path`, creating its folder. */
 export function saveCheckpoint(

@@ -13,7 +13,13 @@ import {
   paddedJson,
   parseJsonHeader,
 } from "./bytes";
-import { checkHeaderEntry, checkTensorsToSave, dataEnd, type HeaderEntry, type TensorRecord } from "./tensors";
+import {
+  checkHeaderEntry,
+  checkTensorsToSave,
+  dataEnd,
+  type HeaderEntry,
+  type TensorRecord,
+} from "./tensors";
 
 export interface Safetensors {
   metadata: Record<string, string>;
