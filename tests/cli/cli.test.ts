@@ -287,16 +287,17 @@ describe("adjoint dump, bench and --help", () => {
       "--early-stopping <patience>",
       "--seed <n>",
       "--dataset <name>",
+      "--model <name>",
       "--out <dir>",
     ]) {
       expect(help).toContain(flag);
     }
     for (const d of [
-      "(default: 128)",
+      "default: 128 for mlp",
       "(default: relu)",
       "(default: adam)",
       "(default: 64)",
-      "(default: const)",
+      "(default: const;",
     ]) {
       expect(help).toContain(d);
     }

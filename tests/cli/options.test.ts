@@ -27,17 +27,18 @@ function usageError(f: () => unknown): UsageError {
 }
 
 describe("parseTrainOptions", () => {
-  it("has the documented defaults: the 784→128→10 MNIST MLP, Adam lr 1e-3, batch 64, 10 epochs", () => {
+  it("has the documented defaults: LeNet-5 with batch norm on MNIST, Adam lr 2e-3 decayed exp:0.2, batch 64, 8 epochs", () => {
     expect(parseTrainOptions([], NOW)).toEqual({
       dataset: "mnist",
-      layers: [128],
+      model: "cnn-bn",
+      layers: [120, 84],
       activation: "relu",
       optimizer: "adam",
-      lr: 0.001,
+      lr: 0.002,
       batch: 64,
       seed: 0,
-      schedule: { kind: "const" },
-      epochs: 10,
+      schedule: { kind: "exp", tau: 0.2 },
+      epochs: 8,
       earlyStopping: null,
       valFraction: 0.1,
       out: "runs/mnist-seed0-20250131-142501",
@@ -76,6 +77,7 @@ describe("parseTrainOptions", () => {
     );
     expect(o).toEqual({
       dataset: "spiral",
+      model: "mlp",
       layers: [256, 128],
       activation: "tanh",
       optimizer: "nesterov",
@@ -98,9 +100,52 @@ describe("parseTrainOptions", () => {
     expect(o.epochs).toBe(100);
   });
 
+  it("--model: LeNet-5 as the issue gives it, and cnn-bn with its own recipe for the options not given", () => {
+    const cnn = parseTrainOptions(
+      ["--model", "cnn", "--optimizer", "adam", "--lr", "0.001", "--batch", "64", "--epochs", "10"],
+      NOW,
+    );
+    expect(cnn).toMatchObject({
+      model: "cnn",
+      layers: [120, 84],
+      lr: 0.001,
+      schedule: { kind: "const" },
+      epochs: 10,
+    });
+    expect(parseTrainOptions(["--model", "cnn"], NOW)).toMatchObject({
+      lr: 0.001,
+      schedule: { kind: "const" },
+      epochs: 10,
+    });
+    expect(parseTrainOptions(["--model", "cnn-bn"], NOW)).toMatchObject({
+      model: "cnn-bn",
+      layers: [120, 84],
+      optimizer: "adam",
+      lr: 0.002,
+      schedule: { kind: "exp", tau: 0.2 },
+      epochs: 8,
+    });
+    // Options given win over the recipe; another optimizer keeps its own default lr.
+    expect(
+      parseTrainOptions(["--model", "cnn-bn", "--lr", "0.01", "--schedule", "const", "--epochs", "2"], NOW),
+    ).toMatchObject({
+      lr: 0.01,
+      schedule: { kind: "const" },
+      epochs: 2,
+    });
+    expect(parseTrainOptions(["--model", "cnn-bn", "--optimizer", "sgd"], NOW).lr).toBe(DEFAULT_LR.sgd);
+    expect(parseTrainOptions(["--model", "cnn", "--layers", "64"], NOW).layers).toEqual([64]);
+    expect(usageError(() => parseTrainOptions(["--model", "resnet"], NOW)).message).toMatch(
+      /--model: unknown value "resnet" \(expected one of: mlp, cnn, cnn-bn\)/,
+    );
+    expect(
+      usageError(() => parseTrainOptions(["--model", "cnn-bn", "--dataset", "spiral"], NOW)).message,
+    ).toMatch(/--model cnn-bn: a convolutional network needs images/);
+  });
+
   it("gives each optimizer its own default learning rate", () => {
     for (const name of OPTIMIZERS) {
-      expect(parseTrainOptions(["--optimizer", name], NOW).lr).toBe(DEFAULT_LR[name]);
+      expect(parseTrainOptions(["--model", "mlp", "--optimizer", name], NOW).lr).toBe(DEFAULT_LR[name]);
     }
     expect(DEFAULT_LR.momentum).toBe(0.1);
   });
@@ -168,6 +213,7 @@ describe("the other commands' options", () => {
   it("dump: model options and a folder named after dataset and seed", () => {
     expect(parseDumpOptions(["--dataset", "iris", "--layers", "8", "--optimizer", "sgd"])).toEqual({
       dataset: "iris",
+      model: "mlp",
       layers: [8],
       activation: "relu",
       optimizer: "sgd",

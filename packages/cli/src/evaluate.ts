@@ -24,13 +24,13 @@ function freshName(g: Graph, base: string): string {
 }
 
 /**
- * Builds the evaluation kernels for `n` rows of `inputs` features into graph `g` (creating the model's
+ * Builds the evaluation kernels for `n` rows of samples of shape `inputs` (a number: [inputs]) into graph `g` (creating the model's
  * params there if it was never built) and returns a function that evaluates a dataset of that size.
  */
 export function makeEvaluator(
   model: Module,
   g: Graph,
-  inputs: number,
+  inputs: number | readonly number[],
   n: number,
   batch = 1000,
 ): (ds: Dataset) => Evaluation {
@@ -41,7 +41,7 @@ export function makeEvaluator(
   let parts: Part[];
   try {
     parts = sizes.map((r) => {
-      const x = g.input(freshName(g, "x_eval"), [r, inputs]);
+      const x = g.input(freshName(g, "x_eval"), [r, ...(typeof inputs === "number" ? [inputs] : inputs)]);
       const t = g.input(freshName(g, "t_eval"), [r]);
       const y = model.build(x);
       const loss = crossEntropy(y, t);

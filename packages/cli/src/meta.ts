@@ -7,7 +7,7 @@ import type { Checkpoint } from "../../nn/src/formats/tensors";
 import { DATASET_SHAPES, scalerFromJson } from "./data";
 import { CliError, oneLine } from "./errors";
 import type { ModelSpec } from "./model";
-import { ACTIVATIONS, DATASETS } from "./options";
+import { ACTIVATIONS, DATASETS, MODELS } from "./options";
 
 export const CHECKPOINT_KIND = "adjoint-cli-run";
 
@@ -48,6 +48,10 @@ export function runMetaOf(path: string, meta: Checkpoint["meta"]): RunMeta {
   if (typeof activation !== "string" || !(ACTIVATIONS as readonly string[]).includes(activation)) {
     throw bad(`bad activation ${JSON.stringify(activation)}`);
   }
+  const kind = model.kind ?? "mlp";
+  if (typeof kind !== "string" || !(MODELS as readonly string[]).includes(kind)) {
+    throw bad(`unknown model kind ${JSON.stringify(kind)}`);
+  }
   const shape = DATASET_SHAPES[ds];
   if (model.inputs !== shape.inputs || model.classes !== shape.classes) {
     throw bad(
@@ -64,6 +68,7 @@ export function runMetaOf(path: string, meta: Checkpoint["meta"]): RunMeta {
     throw bad(`scaler has ${scaler.features} features, expected ${shape.inputs}`);
   return {
     spec: {
+      kind: kind as ModelSpec["kind"],
       inputs: shape.inputs,
       layers: layers as number[],
       classes: shape.classes,

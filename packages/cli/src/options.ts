@@ -9,6 +9,42 @@ import { oneLine, UsageError } from "./errors";
 export const DATASETS = ["mnist", "iris", "spiral"] as const;
 export type DatasetName = (typeof DATASETS)[number];
 
+/**
+ * mlp: Linear layers (--layers hidden sizes). cnn: the LeNet-5 of issue 11 (conv 1→6 5×5 pad 2, ReLU, max
+ * pool 2, conv 6→16 5×5, ReLU, max pool 2, flatten, 400→120→84→10; --layers sets the hidden Linear sizes).
+ * cnn-bn: the same with batch normalization after each conv and hidden Linear. The image models need MNIST.
+ */
+export const MODELS = ["mlp", "cnn", "cnn-bn"] as const;
+export type ModelName = (typeof MODELS)[number];
+
+/**
+ * The model when --model is not given: on MNIST the batch-normalized LeNet-5 (about 98% test accuracy in
+ * about a minute on 2 cores, against 94% for the MLP; see scripts/lenet_pytorch.py for PyTorch's numbers).
+ */
+export const DEFAULT_MODEL: Readonly<Record<DatasetName, ModelName>> = {
+  mnist: "cnn-bn",
+  iris: "mlp",
+  spiral: "mlp",
+};
+
+/** Hidden sizes when --layers is not given: the MLP's one layer, LeNet-5's fully connected layers. */
+export const DEFAULT_LAYERS: Readonly<Record<ModelName, readonly number[]>> = {
+  mlp: [128],
+  cnn: [120, 84],
+  "cnn-bn": [120, 84],
+};
+
+/**
+ * A model's own recipe, used for the options not given: cnn-bn (the default on MNIST) trains with Adam at
+ * lr 0.002 decayed per epoch as lr·e^(−0.2k), for 8 epochs (scripts/lenet_pytorch.py --recipe default is the
+ * same recipe in PyTorch).
+ */
+export const MODEL_RECIPES: Readonly<
+  Partial<Record<ModelName, { lr: Partial<Record<OptimizerName, number>>; schedule: string; epochs: number }>>
+> = {
+  "cnn-bn": { lr: { adam: 0.002, adamw: 0.002 }, schedule: "exp:0.2", epochs: 8 },
+};
+
 export const ACTIVATIONS = ["relu", "tanh", "sigmoid"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -44,6 +80,7 @@ export type ScheduleSpec = { kind: "const" } | { kind: "time"; tau: number } | {
 /** What a model and its training step are built from (shared by train and dump). */
 export interface ModelOptions {
   dataset: DatasetName;
+  model: ModelName;
   /** Hidden layer sizes. */
   layers: number[];
   activation: Activation;
@@ -99,7 +136,14 @@ function opt(flags: string, description: string, defaultValue: string | boolean)
 function addModelOptions(cmd: Command): Command {
   return cmd
     .addOption(opt("--dataset <name>", `dataset: ${DATASETS.join("|")}`, "mnist"))
-    .addOption(opt("--layers <sizes>", "hidden layer sizes, comma-separated (e.g. 256,128)", "128"))
+    .option(
+      "--model <name>",
+      `model: ${MODELS.join("|")} (mlp: Linear layers; cnn: LeNet-5; cnn-bn: LeNet-5 with batch norm, trained by default with adam lr 0.002, schedule exp:0.2, 8 epochs) (default: ${DEFAULT_MODEL.mnist} for mnist, ${DEFAULT_MODEL.iris} otherwise)`,
+    )
+    .option(
+      "--layers <sizes>",
+      "hidden layer sizes, comma-separated (e.g. 256,128; default: 128 for mlp, the fully connected 120,84 for cnn)",
+    )
     .addOption(opt("--activation <name>", `hidden activation: ${ACTIVATIONS.join("|")}`, "relu"))
     .addOption(opt("--optimizer <name>", `optimizer: ${OPTIMIZERS.join("|")}`, "adam"))
     .option("--lr <rate>", lrHelp)
@@ -110,18 +154,15 @@ function addModelOptions(cmd: Command): Command {
 export function addTrainOptions(cmd: Command): Command {
   addModelOptions(cmd);
   return cmd
-    .addOption(
-      opt(
-        "--schedule <spec>",
-        "learning-rate schedule per epoch: const | time:TAU (a_k = a_{k-1}/(1+TAU*k)) | exp:TAU (a_k = lr*e^(-TAU*k))",
-        "const",
-      ),
+    .option(
+      "--schedule <spec>",
+      "learning-rate schedule per epoch: const | time:TAU (a_k = a_{k-1}/(1+TAU*k)) | exp:TAU (a_k = lr*e^(-TAU*k)) (default: const; exp:0.2 for cnn-bn)",
     )
     .option(
       "--epochs <n>",
       `passes over the training data (default: ${Object.entries(DEFAULT_EPOCHS)
         .map(([d, e]) => `${e} for ${d}`)
-        .join(", ")})`,
+        .join(", ")}; 8 for cnn-bn)`,
     )
     .option(
       "--early-stopping <patience>",
@@ -194,12 +235,21 @@ export function parseBenchOptions(argv: readonly string[]): BenchCliOptions {
 
 function resolveModelOptions(raw: Raw): ModelOptions {
   const optimizer = choice("--optimizer", raw.optimizer, OPTIMIZERS);
+  const dataset = choice("--dataset", raw.dataset, DATASETS);
+  const model = raw.model === undefined ? DEFAULT_MODEL[dataset] : choice("--model", raw.model, MODELS);
+  if (model !== "mlp" && dataset !== "mnist") {
+    throw new UsageError(
+      `--model ${model}: a convolutional network needs images (--dataset mnist), got --dataset ${dataset}`,
+    );
+  }
+  const recipeLr = MODEL_RECIPES[model]?.lr[optimizer];
   return {
-    dataset: choice("--dataset", raw.dataset, DATASETS),
-    layers: parseLayers(raw.layers),
+    dataset,
+    model,
+    layers: raw.layers === undefined ? [...DEFAULT_LAYERS[model]] : parseLayers(raw.layers),
     activation: choice("--activation", raw.activation, ACTIVATIONS),
     optimizer,
-    lr: raw.lr === undefined ? DEFAULT_LR[optimizer] : positiveNumber("--lr", raw.lr),
+    lr: raw.lr !== undefined ? positiveNumber("--lr", raw.lr) : (recipeLr ?? DEFAULT_LR[optimizer]),
     batch: wholeNumber("--batch", raw.batch, 1, 1 << 20),
     seed: wholeNumber("--seed", raw.seed, 0, 0xffffffff),
   };
@@ -207,9 +257,10 @@ function resolveModelOptions(raw: Raw): ModelOptions {
 
 export function resolveTrainOptions(raw: Raw, now: Date = new Date()): TrainOptions {
   const model = resolveModelOptions(raw);
+  const recipe = MODEL_RECIPES[model.model];
   const epochs =
     raw.epochs === undefined
-      ? DEFAULT_EPOCHS[model.dataset]
+      ? (recipe?.epochs ?? DEFAULT_EPOCHS[model.dataset])
       : wholeNumber("--epochs", raw.epochs, 1, 1_000_000);
   const earlyStopping =
     raw.earlyStopping === undefined ? null : wholeNumber("--early-stopping", raw.earlyStopping, 1, 1_000_000);
@@ -223,7 +274,7 @@ export function resolveTrainOptions(raw: Raw, now: Date = new Date()): TrainOpti
       : nonEmptyPath("--out", raw.out);
   return {
     ...model,
-    schedule: parseSchedule(raw.schedule ?? "const"),
+    schedule: parseSchedule(raw.schedule ?? recipe?.schedule ?? "const"),
     epochs,
     earlyStopping,
     valFraction,

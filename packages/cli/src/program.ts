@@ -37,10 +37,10 @@ export interface StepGraph {
  */
 export function buildTrainStep(
   model: Module,
-  options: { inputs: number; batch: number; seed: number; optimizer: optim.Optimizer },
+  options: { inputShape: readonly number[]; batch: number; seed: number; optimizer: optim.Optimizer },
 ): StepGraph {
   const graph = new Graph({ seed: options.seed });
-  const x = graph.input("x", [options.batch, options.inputs]);
+  const x = graph.input("x", [options.batch, ...options.inputShape]);
   const t = graph.input("t", [options.batch]);
   const y = model.build(x);
   const loss = crossEntropy(y, t);

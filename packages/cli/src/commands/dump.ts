@@ -4,7 +4,7 @@
  */
 import { RunFolder } from "../artifacts";
 import { DATASET_SHAPES } from "../data";
-import { describeModel, type ModelSpec, makeModel, makeOptimizer } from "../model";
+import { describeModel, type ModelSpec, makeModel, makeOptimizer, sampleShape } from "../model";
 import type { DumpOptions } from "../options";
 import { buildTrainStep, compiledKernel, makeDumps } from "../program";
 
@@ -12,10 +12,17 @@ export async function runDump(opts: DumpOptions, out: (line: string) => void): P
   const run = RunFolder.open(opts.out);
   try {
     const { inputs, classes } = DATASET_SHAPES[opts.dataset];
-    const spec: ModelSpec = { inputs, layers: opts.layers, classes, activation: opts.activation };
+    const spec: ModelSpec = {
+      kind: opts.model,
+      inputs,
+      layers: opts.layers,
+      classes,
+      activation: opts.activation,
+    };
     const model = makeModel(spec);
     const optimizer = makeOptimizer(opts.optimizer, opts.lr);
-    const step = buildTrainStep(model, { inputs, batch: opts.batch, seed: opts.seed, optimizer });
+    const inputShape = sampleShape(spec);
+    const step = buildTrainStep(model, { inputShape, batch: opts.batch, seed: opts.seed, optimizer });
     const title = `training step: ${describeModel(spec)}, ${opts.optimizer}, batch ${opts.batch}`;
     const dumps = await makeDumps(step, title);
     for (const [name, content] of Object.entries(dumps)) run.write(name, content);

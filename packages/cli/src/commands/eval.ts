@@ -24,7 +24,7 @@ export async function runEval(opts: EvalOptions, out: (line: string) => void): P
   }
   const run = runMetaOf(opts.checkpoint, checkpoint.meta);
   // The compiler is loaded only for a checkpoint that passed every check.
-  const [{ Graph }, { makeEvaluator }, { describeModel, makeModel }] = await Promise.all([
+  const [{ Graph }, { makeEvaluator }, { describeModel, makeModel, sampleShape }] = await Promise.all([
     import("adjoint"),
     import("../evaluate"),
     import("../model"),
@@ -32,11 +32,11 @@ export async function runEval(opts: EvalOptions, out: (line: string) => void): P
   const test = loadTestSplit(run.dataset, run.seed, run.scaler);
   const model = makeModel(run.spec);
   const graph = new Graph({ seed: run.seed });
-  const evaluate = makeEvaluator(model, graph, run.spec.inputs, test.n);
+  const evaluate = makeEvaluator(model, graph, sampleShape(run.spec), test.n);
   try {
     loadCheckpointInto(
       opts.checkpoint,
-      model.namedParameters().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
+      model.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
     );
   } catch (error) {
     throw new CliError(oneLine(error));

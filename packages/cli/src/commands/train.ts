@@ -3,7 +3,15 @@
  * metrics (csv, json), curves (svg), graph and kernel dumps, the checkpoint and a summary. The last line
  * printed is `test accuracy: 0.xxxx`.
  */
-import { crossEntropy, type EpochLog, type FitResult, fit, saveCheckpoint, type Tensor } from "adjoint";
+import {
+  crossEntropy,
+  type Dataset,
+  type EpochLog,
+  type FitResult,
+  fit,
+  saveCheckpoint,
+  type Tensor,
+} from "adjoint";
 import { RunFolder } from "../artifacts";
 import { loadData } from "../data";
 import { CliError } from "../errors";
@@ -16,6 +24,7 @@ import {
   makeModel,
   makeOptimizer,
   makeSchedule,
+  sampleShape,
 } from "../model";
 import { describeSchedule, type TrainOptions } from "../options";
 import { linePlot } from "../plots";
@@ -45,12 +54,16 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
   try {
     const data = loadData({ name: opts.dataset, seed: opts.seed, valFraction: opts.valFraction });
     const spec: ModelSpec = {
+      kind: opts.model,
       inputs: data.inputs,
       layers: opts.layers,
       classes: data.classes,
       activation: opts.activation,
     };
     const model = makeModel(spec);
+    // The CNNs take [1, 28, 28] images: the same rows of pixels, seen with their sample shape.
+    const shape = sampleShape(spec);
+    const asSamples = <T extends Dataset | null>(ds: T): T => (ds ? { ...ds, xShape: shape } : ds);
     const optimizer = makeOptimizer(opts.optimizer, makeSchedule(opts.lr, opts.schedule));
     io.out(`data: ${data.description}`);
     io.out(
@@ -64,7 +77,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     // needed for the dumps).
     const builds: { y: Tensor; t: Tensor }[] = [];
     const tFit = performance.now();
-    const result: FitResult = fit(model, data.train, {
+    const result: FitResult = fit(model, asSamples(data.train), {
       optimizer,
       loss: (y, t) => {
         builds.push({ y, t });
@@ -74,7 +87,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       batchSize: opts.batch,
       seed: opts.seed,
       graphSeed: opts.seed,
-      validation: data.val ?? undefined,
+      validation: asSamples(data.val) ?? undefined,
       earlyStopping: opts.earlyStopping
         ? { patience: opts.earlyStopping, monitor: "valLoss", restoreBest: true }
         : undefined,
@@ -96,8 +109,8 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       );
     }
 
-    const evaluate = makeEvaluator(model, result.graph, data.inputs, data.test.n);
-    const test = evaluate(data.test);
+    const evaluate = makeEvaluator(model, result.graph, shape, data.test.n);
+    const test = evaluate(asSamples(data.test));
     const step = result.trainSteps[0];
     const stepGraph: StepGraph = { graph: result.graph, loss: step.loss, y: builds[0].y, step };
     const kernel = compiledKernel(step);
@@ -168,7 +181,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       createdAt: new Date().toISOString(),
     };
     saveCheckpoint(run.stagePath("model.ckpt"), {
-      tensors: model.namedParameters().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
+      tensors: model.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
       meta,
     });
     const totalSeconds = (performance.now() - t0) / 1000;
@@ -249,6 +262,7 @@ function metricsCsv(rows: readonly MetricsRow[]): string {
 function configJson(opts: TrainOptions) {
   return {
     dataset: opts.dataset,
+    model: opts.model,
     layers: opts.layers,
     activation: opts.activation,
     optimizer: opts.optimizer,
@@ -292,6 +306,7 @@ function summaryMarkdown(s: {
   const command = [
     "adjoint train",
     `--dataset ${opts.dataset}`,
+    `--model ${opts.model}`,
     `--layers ${opts.layers.join(",")}`,
     `--activation ${opts.activation}`,
     `--optimizer ${opts.optimizer}`,
