@@ -4,7 +4,8 @@
  * and the running statistics the step updates, then eval mode); BatchNorm's running estimates in a compiled
  * step; errors.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { evaluate, Graph } from "../../packages/core/src";
@@ -15,14 +16,19 @@ import {
   buildModel,
   Conv2d,
   crossEntropy,
+  fit,
   Flatten,
   init,
   LayerNorm,
+  loadCheckpointInto,
+  loadSafetensorsInto,
   Linear,
   MaxPool2d,
   optim,
   ReLU,
   readFloat64,
+  saveCheckpoint,
+  saveSafetensors,
   Sequential,
   stateUpdates,
   trainStep,
@@ -205,5 +211,66 @@ describe("BatchNorm's running statistics in a compiled training step", () => {
       expect(sd.running_var[c]).toBeCloseTo(variance[c], 5);
     }
     expect(sd.num_batches_tracked[0]).toBe(3);
+  });
+});
+
+describe("buffers in checkpoints, safetensors and early stopping", () => {
+  function trained() {
+    const model = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new ReLU(), new Linear(4, 2));
+    const { graph: g, x, y } = buildModel(model, { inputShape: [3], batch: 5 });
+    const t = g.input("t", [5]);
+    const step = trainStep(crossEntropy(y, t), optim.sgd({ lr: 0.1 }));
+    const xs = Array.from({ length: 15 }, (_, i) => Math.sin(i));
+    for (let k = 0; k < 3; k++) step.run({ [x.name!]: xs, t: [0, 1, 1, 0, 1] });
+    return model;
+  }
+  const records = (m: Sequential) =>
+    m.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value }));
+
+  it("save and load the running statistics (Adjoint checkpoint and safetensors)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "adjoint-bn-"));
+    try {
+      const a = trained();
+      expect(a.stateDict()["1.num_batches_tracked"][0]).toBe(3);
+      saveCheckpoint(join(dir, "m.ckpt"), { tensors: records(a) });
+      saveSafetensors(join(dir, "m.safetensors"), records(a));
+      for (const load of [
+        (m: Sequential) => loadCheckpointInto(join(dir, "m.ckpt"), records(m)),
+        (m: Sequential) => loadSafetensorsInto(join(dir, "m.safetensors"), records(m)),
+      ]) {
+        const b = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new ReLU(), new Linear(4, 2));
+        buildModel(b, { inputShape: [3], batch: 5 });
+        load(b);
+        for (const [name, v] of Object.entries(a.stateDict())) expect([...b.stateDict()[name]], name).toEqual([...v]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("fit's early stopping restores the best epoch's running statistics with its weights", () => {
+    const rows = 40;
+    const x = Float32Array.from({ length: rows * 2 }, (_, i) => Math.sin(i * 1.7) * 2);
+    const y = Float32Array.from({ length: rows }, (_, i) => (x[2 * i] + x[2 * i + 1] > 0 ? 1 : 0));
+    const data = { x, y, n: rows, xShape: [2], yShape: [], classes: 2 };
+    const val = { ...data, x: x.map((v) => v + 0.5) };
+    const model = new Sequential(new Linear(2, 16), new BatchNorm1d(16), new ReLU(), new Linear(16, 2));
+    const seen: number[][] = [];
+    const result = fit(model, data, {
+      optimizer: optim.adam({ lr: 0.05 }),
+      loss: "crossEntropy",
+      epochs: 60,
+      batchSize: 8,
+      validation: val,
+      earlyStopping: { patience: 3 },
+      onEpochEnd: () => {
+        seen.push([...model.stateDict()["1.running_mean"]]);
+      },
+    });
+    expect(result.stopReason).toBe("earlyStopping");
+    const best = result.bestEpoch!;
+    expect(best).toBeLessThan(seen.length - 1);
+    expect(seen[seen.length - 1]).not.toEqual(seen[best]);
+    expect([...model.stateDict()["1.running_mean"]]).toEqual(seen[best]);
   });
 });

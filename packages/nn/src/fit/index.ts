@@ -54,7 +54,8 @@ export function fit(model: Module, data: Dataset, options: FitOptions): FitResul
   const y = trainMain.built.kernelOutputs.y;
   const accKind = accuracyKind(options.accuracy ?? "auto", options.loss, y, data);
   const classes = accKind === "binary" ? 1 : (y.shape[1] ?? 1);
-  const params = model.parameters();
+  // What early stopping keeps and restores: the weights and the buffers (BatchNorm's running statistics).
+  const params = [...model.parameters(), ...model.buffers()];
   const interpreted = trainMain.step.engine === "interpreter";
   const snapshot = () => params.map((p) => (interpreted ? readFloat64(p) : Float64Array.from(p.value)));
   const restore = (values: Float64Array[]) => {
