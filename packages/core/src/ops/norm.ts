@@ -39,6 +39,17 @@ function checkAffine(
   return t;
 }
 
+/**
+ * centered·(weight/√(variance + eps)) + bias, with the scale computed once per channel (or per normalized
+ * element): one multiply (and add) per element, and a gradient with no division per element.
+ */
+function scaleAndShift(centered: Tensor, variance: Tensor, eps: number, w: Tensor | null, b: Tensor | null) {
+  let scale = variance.add(eps).sqrt().reciprocal();
+  if (w) scale = scale.mul(w);
+  const y = centered.mul(scale);
+  return b ? y.add(b) : y;
+}
+
 /** [1, C, 1, ...]: a per-channel tensor shaped to broadcast against x along axis 1. */
 function perChannel(t: Tensor, x: Tensor): Tensor {
   return t.reshape(x.shape.map((d, i) => (i === 1 ? d : 1)));
@@ -91,9 +102,7 @@ export function batchNormStatistics(
   const mean = sumAxes(x, axes, true).mul(1 / count);
   const centered = x.sub(mean);
   const variance = sumAxes(centered.square(), axes, true).mul(1 / count);
-  let y = centered.div(variance.add(eps).sqrt());
-  if (w) y = y.mul(perChannel(w, x));
-  if (b) y = y.add(perChannel(b, x));
+  const y = scaleAndShift(centered, variance, eps, w && perChannel(w, x), b && perChannel(b, x));
   markComposite(y, "batchNorm", [x, ...(w ? [w] : []), ...(b ? [b] : [])], {
     eps,
     training: true,
@@ -133,9 +142,11 @@ export function batchNormInference(
   const v = checkAffine(op, "running variance", variance, [C], x)!;
   const w = checkAffine(op, "weight", weight, [C], x);
   const b = checkAffine(op, "bias", bias, [C], x);
-  let y = x.sub(perChannel(m, x)).div(perChannel(v, x).add(eps).sqrt());
-  if (w) y = y.mul(perChannel(w, x));
-  if (b) y = y.add(perChannel(b, x));
+  // x·scale + shift with scale = weight/√(var + eps), shift = bias − mean·scale, both per channel.
+  let scale = v.add(eps).sqrt().reciprocal();
+  if (w) scale = scale.mul(w);
+  const shift = b ? b.sub(m.mul(scale)) : m.mul(scale).neg();
+  const y = x.mul(perChannel(scale, x)).add(perChannel(shift, x));
   return markComposite(y, "batchNorm", [x, m, v, ...(w ? [w] : []), ...(b ? [b] : [])], {
     eps,
     training: false,
@@ -175,7 +186,8 @@ export function layerNorm(
   const mean = sumAxes(x, axes, true).mul(1 / count);
   const centered = x.sub(mean);
   const variance = sumAxes(centered.square(), axes, true).mul(1 / count);
-  let y = centered.div(variance.add(eps).sqrt());
+  // Here the statistics are per row and weight/bias per normalized element: they do not combine.
+  let y = centered.mul(variance.add(eps).sqrt().reciprocal());
   if (w) y = y.mul(w);
   if (b) y = y.add(b);
   return markComposite(y, "layerNorm", [x, ...(w ? [w] : []), ...(b ? [b] : [])], {
