@@ -1,5 +1,5 @@
 /** Renders a BenchReport as the Markdown of benchmarks/results/latest.md. */
-import type { BenchReport, InferCase, TrainCase } from "./main";
+import type { BenchReport, InferCase, TrainCase } from "./types";
 import { ORIENTATIONS } from "./matmul";
 
 function ms(v: number | undefined): string {

@@ -1,0 +1,165 @@
+/**
+ * One case: a system on a workload. Training: set up, one first step (its loss is checked across systems),
+ * the correctness steps, then timing and memory. Inference: the forward pass's logits against the
+ * handwritten-js reference, then timing. A case that throws is reported as failed, never ends the run.
+ */
+import { fmtGflops, fmtMs } from "./format";
+import { measureMemory } from "./memory";
+import { CORRECTNESS_WORKLOAD } from "./registry";
+import { statsOf } from "./stats";
+import { isSkip, type InferenceRunner, type Runner, type System, errorMessage } from "./systems/types";
+import { calibrate, choosePlan, isThenable, timeWithTinybench } from "./timing";
+import type { InferCase, Settings, TrainCase } from "./types";
+import type { Workload } from "./workloads";
+
+async function runSteps(r: Runner, n: number, isAsync: boolean): Promise<void> {
+  if (n <= 0) return;
+  if (r.steps) return r.steps(n);
+  for (let i = 0; i < n; i++) {
+    if (isAsync) await r.step();
+    else r.step();
+  }
+}
+
+export async function runTrainCase(
+  sys: System,
+  w: Workload,
+  s: Settings,
+  log: (l: string) => void,
+): Promise<TrainCase> {
+  const c: TrainCase = { system: sys.name, workload: w.id, status: "ok" };
+  let runner: Runner | null = null;
+  try {
+    const t0 = performance.now();
+    const r = await sys.setup(w);
+    c.setupMs = performance.now() - t0;
+    if (isSkip(r)) {
+      c.status = "skipped";
+      c.reason = r.reason;
+      return c;
+    }
+    runner = r;
+    const t1 = performance.now();
+    const ret = r.step();
+    const isAsync = isThenable(ret);
+    if (isAsync) await ret;
+    c.firstStepMs = performance.now() - t1;
+    c.firstLoss = await r.loss();
+    if (w.id === CORRECTNESS_WORKLOAD) {
+      await runSteps(r, s.correctnessSteps - 1, isAsync);
+      c.checkLoss = await r.loss();
+    }
+    const step = () => r.step();
+    if (r.selfTime) {
+      const samples = await r.selfTime({
+        warmupMs: s.warmupMs,
+        warmupIterations: s.warmupIterations,
+        timeMs: s.timeMs,
+        minSamples: s.minSamples,
+        stepsPerSample: 0,
+        minSampleMs: s.minSampleMs,
+      });
+      c.time = statsOf(samples, 0);
+    } else if (s.reuseFirstStepMs > 0 && c.firstStepMs > s.reuseFirstStepMs) {
+      c.time = statsOf([c.firstStepMs], 1);
+    } else {
+      const perStep = s.calibrateMs > 0 ? await calibrate(step, isAsync, s.calibrateMs) : c.firstStepMs;
+      const choice = choosePlan(s, perStep);
+      c.time = await timeWithTinybench(step, isAsync, choice);
+      if (r.inProcess !== false && s.memMaxSteps > 0)
+        c.memory = await measureMemory(step, isAsync, c.time.median, s);
+    }
+    c.gflops = w.flopsPerStep / (c.time.median * 1e6);
+    log(
+      `  ${w.id} ${sys.name.padEnd(16)} ${fmtMs(c.time.median)} ms/step [${fmtMs(c.time.min)}–${fmtMs(c.time.max)}]` +
+        `  ${fmtGflops(c.gflops)} GFLOP/s  first loss ${c.firstLoss}` +
+        (c.checkLoss !== undefined ? `  loss@${s.correctnessSteps} ${c.checkLoss}` : ""),
+    );
+  } catch (e) {
+    c.status = "failed";
+    c.reason = errorMessage(e);
+    log(`  ${w.id} ${sys.name}: FAILED ${c.reason}`);
+  } finally {
+    try {
+      await runner?.dispose();
+    } catch (e) {
+      log(`  ${w.id} ${sys.name}: dispose failed: ${errorMessage(e)}`);
+    }
+  }
+  if (c.status === "skipped") log(`  ${w.id} ${sys.name.padEnd(16)} skipped: ${c.reason}`);
+  return c;
+}
+
+export async function runInferCase(
+  sys: System,
+  w: Workload,
+  s: Settings,
+  reference: Float32Array,
+  log: (l: string) => void,
+): Promise<InferCase> {
+  const c: InferCase = { system: sys.name, workload: w.id, status: "ok" };
+  if (!sys.setupInference) {
+    c.status = "skipped";
+    c.reason = "no forward-only runner";
+    return c;
+  }
+  let runner: InferenceRunner | null = null;
+  try {
+    const r = await sys.setupInference(w);
+    const t0 = performance.now();
+    if (isSkip(r)) {
+      c.status = "skipped";
+      c.reason = r.reason;
+      log(`  ${w.id} ${sys.name.padEnd(16)} inference skipped: ${c.reason}`);
+      return c;
+    }
+    runner = r;
+    const ret = r.run();
+    const isAsync = isThenable(ret);
+    if (isAsync) await ret;
+    const firstMs = performance.now() - t0;
+    const out = await r.output();
+    let maxAbs = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < reference.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(reference[i]));
+      maxDiff = Math.max(maxDiff, Math.abs((out[i] ?? Number.NaN) - reference[i]) || 0);
+      if (!Number.isFinite(out[i])) maxDiff = Number.POSITIVE_INFINITY;
+    }
+    c.maxRelDiff = out.length === reference.length ? maxDiff / (maxAbs || 1) : Number.POSITIVE_INFINITY;
+    const inferSettings = { ...s, timeMs: s.inferTimeMs };
+    if (s.reuseFirstStepMs > 0 && firstMs > s.reuseFirstStepMs) {
+      c.time = statsOf([firstMs], 1);
+    } else if (r.selfTime) {
+      const samples = await r.selfTime({
+        warmupMs: s.warmupMs,
+        warmupIterations: s.warmupIterations,
+        timeMs: s.inferTimeMs,
+        minSamples: s.minSamples,
+        stepsPerSample: 0,
+        minSampleMs: s.minSampleMs,
+      });
+      c.time = statsOf(samples, 0);
+    } else {
+      const run = () => r.run();
+      const per = s.calibrateMs > 0 ? await calibrate(run, isAsync, s.calibrateMs) : 1;
+      c.time = await timeWithTinybench(run, isAsync, choosePlan(inferSettings, per));
+    }
+    c.gflops = w.flopsPerForward / (c.time.median * 1e6);
+    log(
+      `  ${w.id} ${sys.name.padEnd(16)} forward ${fmtMs(c.time.median)} ms [${fmtMs(c.time.min)}–${fmtMs(c.time.max)}]` +
+        `  ${fmtGflops(c.gflops)} GFLOP/s  max rel diff ${c.maxRelDiff.toExponential(1)}`,
+    );
+  } catch (e) {
+    c.status = "failed";
+    c.reason = errorMessage(e);
+    log(`  ${w.id} ${sys.name} inference: FAILED ${c.reason}`);
+  } finally {
+    try {
+      await runner?.dispose();
+    } catch {
+      // ignore
+    }
+  }
+  return c;
+}

@@ -1,0 +1,80 @@
+/**
+ * The correctness checks: every system's first-step loss, and the loss after `correctnessSteps` steps of
+ * the correctness workload, must agree with the median of all systems to 3 significant digits; every
+ * forward pass's logits must match handwritten-js's. A disagreement is a problem of the run (exit code 1).
+ */
+import { median } from "./stats";
+import type { BenchReport, CorrectnessRow, InferCase, Settings, TrainCase } from "./types";
+
+/** True when `a` equals `ref` to 3 significant digits (within half a unit of ref's 3rd digit). */
+export function agree3(a: number, ref: number): boolean {
+  if (!Number.isFinite(a) || !Number.isFinite(ref)) return false;
+  if (ref === 0) return Math.abs(a) < 1e-12;
+  const e = Math.floor(Math.log10(Math.abs(ref)));
+  return Math.abs(a - ref) <= 0.5 * 10 ** (e - 2) * (1 + 1e-9);
+}
+
+function agreement(values: { system: string; loss: number }[]): {
+  reference: number | null;
+  rows: CorrectnessRow[];
+} {
+  const finite = values.filter((v) => Number.isFinite(v.loss)).map((v) => v.loss);
+  const reference = finite.length ? median(finite) : null;
+  return {
+    reference,
+    rows: values.map((v) => ({
+      system: v.system,
+      loss: v.loss,
+      agrees: reference !== null && agree3(v.loss, reference),
+    })),
+  };
+}
+
+/** The first-step losses of one workload's cases, each marked as agreeing or not. */
+export function checkFirstLosses(workload: string, cases: TrainCase[], problems: string[]): CorrectnessRow[] {
+  const first = agreement(
+    cases.filter((c) => c.firstLoss !== undefined).map((c) => ({ system: c.system, loss: c.firstLoss! })),
+  );
+  for (const r of first.rows)
+    if (!r.agrees)
+      problems.push(
+        `${workload}: ${r.system}'s first-step loss ${r.loss} disagrees (median ${first.reference})`,
+      );
+  return first.rows.map((r) => ({ system: r.system, loss: r.loss, agrees: r.agrees }));
+}
+
+/** The losses after `s.correctnessSteps` steps of `workload` (null when no case got that far). */
+export function checkLossAfterSteps(
+  workload: string,
+  train: TrainCase[],
+  s: Settings,
+  log: (line: string) => void,
+  problems: string[],
+): BenchReport["correctness"] {
+  const cases = train.filter((c) => c.workload === workload && c.checkLoss !== undefined);
+  if (!cases.length) return null;
+  const a = agreement(cases.map((c) => ({ system: c.system, loss: c.checkLoss! })));
+  log(`${workload} loss after ${s.correctnessSteps} steps (reference = median ${a.reference}):`);
+  for (const r of a.rows) {
+    log(`  ${r.system.padEnd(16)} ${r.loss}${r.agrees ? "" : "   <-- DISAGREES (3 significant digits)"}`);
+    if (!r.agrees)
+      problems.push(`${workload}: ${r.system}'s loss after ${s.correctnessSteps} steps ${r.loss} disagrees`);
+  }
+  return {
+    workload,
+    steps: s.correctnessSteps,
+    reference: a.reference,
+    rows: a.rows,
+    allAgree: a.rows.every((r) => r.agrees),
+  };
+}
+
+/** Forward passes whose logits differ from handwritten-js's by 1e-4 (relative to the largest) or more. */
+export function checkLogits(workload: string, cases: InferCase[], problems: string[]): void {
+  for (const c of cases) {
+    if (c.maxRelDiff !== undefined && !(c.maxRelDiff < 1e-4))
+      problems.push(
+        `${workload} forward: ${c.system}'s logits differ from handwritten-js by ${c.maxRelDiff}`,
+      );
+  }
+}

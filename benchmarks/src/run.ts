@@ -1,0 +1,206 @@
+/**
+ * runBench: one run of every system on every workload, then the forward-only and matmul tables. Workloads
+ * run one after another with all their systems close together in time, so that the ratios within a
+ * workload compare systems under the same load of the shared machine.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runInferCase, runTrainCase } from "./cases";
+import { checkFirstLosses, checkLogits, checkLossAfterSteps } from "./correctness";
+import { describeWorkload } from "./format";
+import { ORIENTATIONS } from "./matmul";
+import { startGcAccounting, stopGcAccounting } from "./memory";
+import {
+  baselineOf,
+  CORRECTNESS_WORKLOAD,
+  INFERENCE_ONLY_SYSTEMS,
+  INFERENCE_WORKLOADS,
+  matmulSources,
+  type PytorchSystem,
+  trainingSystems,
+} from "./registry";
+import { renderMarkdown } from "./report";
+import { FULL, QUICK } from "./settings";
+import { adjointSystem } from "./systems/adjoint";
+import { HandwrittenMlp } from "./systems/handwritten";
+import { createPytorchSystem } from "./systems/pytorch";
+import { errorMessage, isSkip, type System } from "./systems/types";
+import type { BenchOptions, BenchReport, InferCase, Settings } from "./types";
+import { buildWorkloads, type Workload, writeWorkloadData } from "./workloads";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_OUT_DIR = resolve(HERE, "../results");
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const quick = !!opts.quick;
+  const s: Settings = { ...(quick ? QUICK : FULL) };
+  if (opts.timeMs !== undefined) s.timeMs = opts.timeMs;
+  const outDir = opts.outDir === undefined ? (quick ? null : DEFAULT_OUT_DIR) : opts.outDir;
+  const problems: string[] = [];
+
+  const workloads = buildWorkloads(opts.only?.map((x) => x.toUpperCase()));
+  if (workloads.length === 0) throw new Error(`no workload matches --only ${opts.only?.join(",")}`);
+  const dataDir = outDir ? join(outDir, ".tmp") : join(tmpdir(), `adjoint-bench-${process.pid}`);
+  const pytorch = createPytorchSystem({
+    manifestPath: join(dataDir, "workloads.json"),
+    skipReason: quick ? "not run in --quick mode" : undefined,
+  });
+  if (!quick) writeWorkloadData(buildWorkloads(), dataDir);
+
+  const wanted = (name: string) => !opts.systems?.length || opts.systems.includes(name);
+  const trainSystems = (opts.trainSystems ?? trainingSystems(opts.adjoint ?? adjointSystem, pytorch)).filter(
+    (x) => wanted(x.name),
+  );
+  const inferSystems = [...trainSystems, ...INFERENCE_ONLY_SYSTEMS].filter(
+    (x, i, a) => wanted(x.name) && a.indexOf(x) === i,
+  );
+
+  const report = emptyReport(quick, s, workloads, problems);
+  // Load every library first (and note its version), so that "setup ms" is a workload's own setup.
+  for (const sys of [...trainSystems, ...inferSystems]) {
+    if (report.systems[sys.name] !== undefined) continue;
+    try {
+      report.systems[sys.name] = sys.describe ? await sys.describe() : "";
+    } catch (e) {
+      report.systems[sys.name] = errorMessage(e);
+    }
+  }
+
+  log(
+    `Adjoint benchmarks (${report.mode}) on ${report.machine.cpu}, ${report.machine.cores} cores, node ${process.version}`,
+  );
+  startGcAccounting();
+  try {
+    await trainingTables(report, workloads, trainSystems, s, log);
+    report.correctness = checkLossAfterSteps(CORRECTNESS_WORKLOAD, report.train, s, log, problems);
+    await inferenceTable(report, workloads, inferSystems, s, log);
+    await matmulTable(report, s, quick, pytorch, wanted, log);
+  } finally {
+    stopGcAccounting();
+    await pytorch.shutdown?.();
+  }
+
+  report.machine.loadAverage[1] = loadavg()[0];
+  for (const c of [...report.train, ...report.inference])
+    if (c.status === "failed") problems.push(`${c.workload} ${c.system} failed: ${c.reason}`);
+
+  if (outDir) {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, "latest.json"), `${JSON.stringify(report, null, 1)}\n`);
+    writeFileSync(join(outDir, "latest.md"), renderMarkdown(report));
+    log(`wrote ${join(outDir, "latest.md")} and latest.json`);
+  }
+  if (problems.length) {
+    log("PROBLEMS:");
+    for (const p of problems) log(`  - ${p}`);
+  }
+  return report;
+}
+
+function emptyReport(quick: boolean, s: Settings, workloads: Workload[], problems: string[]): BenchReport {
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    machine: {
+      cpu: cpu[0]?.model ?? "unknown",
+      cores: cpu.length,
+      node: process.version,
+      os: `${platform()} ${release()}`,
+      arch: arch(),
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      loadAverage: [loadavg()[0], Number.NaN],
+    },
+    settings: s,
+    systems: {},
+    workloads: workloads.map((w) => ({
+      id: w.id,
+      name: w.name,
+      description: describeWorkload(w),
+      flopsPerStep: w.flopsPerStep,
+      flopsPerForward: w.flopsPerForward,
+    })),
+    train: [],
+    baseline: {},
+    correctness: null,
+    firstLoss: {},
+    inference: [],
+    matmul: { n: s.matmulN, rows: [], skipped: [] },
+    problems,
+  };
+}
+
+/** Training steps, workload by workload (all systems of a workload close together in time). */
+async function trainingTables(
+  report: BenchReport,
+  workloads: Workload[],
+  systems: System[],
+  s: Settings,
+  log: (line: string) => void,
+): Promise<void> {
+  for (const w of workloads) {
+    log(`${w.id} ${w.name}: ${describeWorkload(w)}`);
+    for (const sys of systems) report.train.push(await runTrainCase(sys, w, s, log));
+    const cases = report.train.filter((c) => c.workload === w.id);
+    const base = baselineOf(cases);
+    report.baseline[w.id] = base?.system ?? null;
+    for (const c of cases) if (base?.time && c.time) c.ratio = c.time.median / base.time.median;
+    report.firstLoss[w.id] = checkFirstLosses(w.id, cases, report.problems);
+  }
+}
+
+/** Forward-only runs of the inference workloads, checked against handwritten-js's logits. */
+async function inferenceTable(
+  report: BenchReport,
+  workloads: Workload[],
+  systems: System[],
+  s: Settings,
+  log: (line: string) => void,
+): Promise<void> {
+  for (const w of workloads.filter((x) => INFERENCE_WORKLOADS.includes(x.id))) {
+    log(`${w.id} forward only:`);
+    const reference = new HandwrittenMlp(w).forward().slice();
+    const cases: InferCase[] = [];
+    for (const sys of systems) cases.push(await runInferCase(sys, w, s, reference, log));
+    const base = baselineOf(cases);
+    for (const c of cases) if (base?.time && c.time) c.ratio = c.time.median / base.time.median;
+    checkLogits(w.id, cases, report.problems);
+    report.inference.push(...cases);
+  }
+}
+
+/** Matmul n³ in three orientations. */
+async function matmulTable(
+  report: BenchReport,
+  s: Settings,
+  quick: boolean,
+  pytorch: PytorchSystem,
+  wanted: (name: string) => boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  log(`matmul ${s.matmulN}³ (A·B, Aᵀ·B, A·Bᵀ):`);
+  for (const [name, fn] of matmulSources(s, quick, pytorch)) {
+    if (!name.startsWith("adjoint") && !wanted(name)) continue;
+    try {
+      const res = await fn();
+      if (isSkip(res)) {
+        report.matmul.skipped.push({ system: name, reason: res.reason });
+        log(`  ${name.padEnd(16)} skipped: ${res.reason}`);
+        continue;
+      }
+      for (const r of Array.isArray(res) ? res : [res]) {
+        report.matmul.rows.push(r);
+        log(
+          `  ${r.system.padEnd(16)} ${ORIENTATIONS.map((o) => `${o} ${r.gflops[o]?.toFixed(1) ?? "–"}`).join("  ")} GFLOP/s`,
+        );
+      }
+    } catch (e) {
+      report.matmul.skipped.push({ system: name, reason: `failed: ${errorMessage(e)}` });
+      report.problems.push(`matmul ${name} failed: ${errorMessage(e)}`);
+      log(`  ${name} FAILED: ${errorMessage(e)}`);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/** The shapes the harness passes around: its options and settings, one case's figures, the whole report. */
+import type { MatmulRow } from "./matmul";
+import type { System } from "./systems/types";
+
+export interface BenchOptions {
+  /** A few steps per case, only to check that everything runs. Writes no files unless outDir is given. */
+  quick?: boolean;
+  /** Workload ids to run (W1..W4); default all. */
+  only?: string[];
+  /** System names to run; default all. */
+  systems?: string[];
+  /** Where latest.md / latest.json go; null writes nothing. Default benchmarks/results (full) or nothing (quick). */
+  outDir?: string | null;
+  /** Time budget per timed case in ms (full mode default 2000). */
+  timeMs?: number;
+  /** Replaces the adjoint system (benchmarks/src/systems/adjoint.ts) — e.g. from the CLI. */
+  adjoint?: System;
+  /** Replaces the whole list of training systems. */
+  trainSystems?: System[];
+  /** Progress lines; default console.log. */
+  log?: (line: string) => void;
+}
+
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  samples: number;
+  stepsPerSample: number;
+}
+
+export interface MemoryStats {
+  steps: number;
+  heapGrowthPer1kSteps: number;
+  externalGrowthPer1kSteps: number;
+  gcEventsPer1kSteps: number;
+  gcMsPer1kSteps: number;
+}
+
+export type Status = "ok" | "skipped" | "failed";
+
+export interface TrainCase {
+  system: string;
+  workload: string;
+  status: Status;
+  reason?: string;
+  setupMs?: number;
+  firstStepMs?: number;
+  firstLoss?: number;
+  /** Loss of step `correctnessSteps` (W3 only). */
+  checkLoss?: number;
+  time?: Stats;
+  gflops?: number;
+  /** Median time / baseline median time (>1: slower than the baseline). */
+  ratio?: number;
+  memory?: MemoryStats;
+}
+
+export interface InferCase {
+  system: string;
+  workload: string;
+  status: Status;
+  reason?: string;
+  time?: Stats;
+  gflops?: number;
+  ratio?: number;
+  /** max |logit − handwritten-js logit| / max |handwritten-js logit| */
+  maxRelDiff?: number;
+}
+
+export interface CorrectnessRow {
+  system: string;
+  loss: number;
+  agrees: boolean;
+}
+
+export interface BenchReport {
+  date: string;
+  mode: "full" | "quick";
+  machine: {
+    cpu: string;
+    cores: number;
+    node: string;
+    os: string;
+    arch: string;
+    memoryGiB: number;
+    /** 1-minute load average when the run started and when it ended (other processes share the cores). */
+    loadAverage: [number, number];
+  };
+  settings: Settings;
+  systems: Record<string, string>;
+  workloads: {
+    id: string;
+    name: string;
+    description: string;
+    flopsPerStep: number;
+    flopsPerForward: number;
+  }[];
+  train: TrainCase[];
+  baseline: Record<string, string | null>;
+  correctness: {
+    workload: string;
+    steps: number;
+    reference: number | null;
+    rows: CorrectnessRow[];
+    allAgree: boolean;
+  } | null;
+  firstLoss: Record<string, { system: string; loss: number; agrees: boolean }[]>;
+  inference: InferCase[];
+  matmul: { n: number; rows: MatmulRow[]; skipped: { system: string; reason: string }[] };
+  problems: string[];
+}
+
+export interface Settings {
+  timeMs: number;
+  minSamples: number;
+  minSampleMs: number;
+  warmupMs: number;
+  warmupIterations: number;
+  calibrateMs: number;
+  maxCaseMs: number;
+  memBudgetMs: number;
+  memMinSteps: number;
+  memMaxSteps: number;
+  correctnessSteps: number;
+  inferTimeMs: number;
+  matmulN: number;
+  matmulTimeMs: number;
+  matmulMinSamples: number;
+  /** Quick mode: a case whose first step took longer than this is not stepped again (0: always time). */
+  reuseFirstStepMs: number;
+}
