@@ -12,6 +12,7 @@ import {
   grad,
   importOnnx,
   LeakyReLU,
+  OnnxModel,
   Linear,
   ReLU,
   Sequential,
@@ -115,4 +116,21 @@ describe("Adjoint → ONNX → Adjoint", () => {
       }
     });
   }
+});
+
+describe("OnnxModel: an ONNX file as a Module", () => {
+  it("every build in one graph shares the file's params; PyTorch's outputs; bad files fail at construction", () => {
+    const f = fixtures().find((x) => x.name === "mlp_tanh_softmax")!;
+    const model = new OnnxModel(f.bytes);
+    expect(model.inputShape()).toEqual([1, 5]);
+    const g = new Graph();
+    const y4 = model.build(g.input("a", [4, 5]));
+    const y2 = model.build(g.input("b", [2, 5]));
+    expect(model.namedParameters().map(([n]) => n)).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
+    expect(g.params.length).toBe(4);
+    const out = evaluate({ y4, y2 }, { a: f.input.data, b: f.input.data.slice(0, 10) });
+    expect(relativeError(out.y4, f.output.data)).toBeLessThan(TOL);
+    expect(relativeError(out.y2, f.output.data.slice(0, 6))).toBeLessThan(TOL);
+    expect(() => new OnnxModel(f.bytes.slice(0, 100))).toThrow(/^importOnnx: /);
+  });
 });

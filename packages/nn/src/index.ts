@@ -73,4 +73,5 @@ export {
   importOnnx,
   OnnxExportError,
   OnnxImportError,
+  OnnxModel,
 } from "./formats/onnx";

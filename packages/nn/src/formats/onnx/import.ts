@@ -4,7 +4,7 @@
  * is raised; only a model that built completely is then copied into the caller's graph. So a bad file
  * leaves the caller's graph as it was, and every failure is one Error whose message starts "importOnnx:".
  */
-import { Graph, type Tensor } from "@adjoint/core";
+import { Graph, Tensor } from "@adjoint/core";
 import { OnnxImportError as E, errorText } from "./errors";
 import { type LeafFactory, NodeContext, type Value } from "./import-context";
 import {
@@ -23,6 +23,16 @@ export interface ImportOnnxOptions {
   trainable?: boolean;
   /** Bounds on what a file may make this allocate (bytes, nodes, elements per tensor). */
   limits?: Partial<ImportLimits>;
+  /**
+   * Tensors of the graph to use as the model's inputs (by ONNX name) instead of new input leaves: the
+   * model is built on them (their shapes must fit; a symbolic batch takes theirs).
+   */
+  inputs?: Record<string, Tensor>;
+  /**
+   * Makes (or finds) the leaf of an initializer instead of a new param, e.g. a Module's param so that
+   * every build of the model shares the weights (OnnxModel). `frozen`: read as statistics, never trained.
+   */
+  initializer?: (name: string, shape: readonly number[], data: Float32Array, frozen: boolean) => Tensor;
 }
 
 export interface ImportedOnnx {
@@ -43,15 +53,25 @@ export function importOnnx(bytes: Uint8Array, graph: Graph, options: ImportOnnxO
   if (!Number.isInteger(batch) || batch < 1 || batch > limits.maxElements) {
     throw new E(`batch must be a whole number >= 1, got ${batch}`);
   }
+  for (const [name, t] of Object.entries(options.inputs ?? {})) {
+    if (!(t instanceof Tensor) || t.graph !== graph) {
+      throw new E(`inputs.${name} must be a tensor of the graph the model is built into`);
+    }
+  }
   const model = readModel(bytes, limits);
   let scratch: ImportedOnnx;
   try {
-    scratch = build(model, new Graph(), batch, options.trainable ?? true, limits);
+    scratch = build(model, new Graph(), batch, options.trainable ?? true, limits, options.inputs ?? {});
   } catch (e) {
     if (e instanceof E) throw e;
     throw new E(`the model does not build: ${errorText(e)}`);
   }
-  return copyInto(scratch, graph);
+  try {
+    return copyInto(scratch, graph, options);
+  } catch (e) {
+    if (e instanceof E) throw e;
+    throw new E(`the model does not build into the graph: ${errorText(e)}`);
+  }
 }
 
 function build(
@@ -60,6 +80,7 @@ function build(
   batch: number,
   trainable: boolean,
   limits: ImportLimits,
+  bound: Record<string, Tensor>,
 ): ImportedOnnx {
   const values = new Map<string, Value>();
   const missing = new Map<string, string>();
@@ -84,8 +105,16 @@ function build(
   for (const [name, c] of model.initializers) values.set(name, { kind: "const", c, initializer: name });
 
   const inputs: Record<string, Tensor> = {};
+  for (const name of Object.keys(bound)) {
+    if (!model.inputs.some((i) => i.name === name)) {
+      throw new E(
+        `inputs.${name}: the model has no input "${name}" (its inputs: ${model.inputs.map((i) => i.name).join(", ")})`,
+      );
+    }
+  }
   for (const inp of model.inputs) {
     if (values.has(inp.name)) throw new E(`input "${inp.name}" is declared twice`);
+    const given = bound[inp.name];
     const dims = inp.dims.map((d, axis) => {
       if (typeof d === "number") return d;
       if (axis !== 0) {
@@ -93,8 +122,13 @@ function build(
           `input "${inp.name}": symbolic dimension "${d}" at axis ${axis} (only axis 0, the batch, may be symbolic)`,
         );
       }
-      return batch;
+      return given ? (given.shape[0] ?? batch) : batch;
     });
+    if (given && (given.rank !== dims.length || given.shape.some((d, i) => d !== dims[i]))) {
+      throw new E(
+        `input "${inp.name}" is [${inp.dims.join(",")}] in the file, the tensor given for it is [${given.shape.join(",")}]`,
+      );
+    }
     const t = g.input(inp.name, dims);
     checkSize(t, inp.name, limits);
     inputs[inp.name] = t;
@@ -178,21 +212,42 @@ function checkSize(t: Tensor, name: string, limits: ImportLimits) {
   }
 }
 
-/** Copies a model built in a scratch graph into the caller's graph, node for node. */
-function copyInto(m: ImportedOnnx, h: Graph): ImportedOnnx {
+/**
+ * Copies a model built in a scratch graph into the caller's graph, node for node; bound inputs and
+ * initializers made by the caller's factory take the place of the scratch leaves.
+ */
+function copyInto(m: ImportedOnnx, h: Graph, options: ImportOnnxOptions): ImportedOnnx {
   const scratch = Object.values(m.outputs)[0].graph;
+  const bound = options.inputs ?? {};
   for (const t of scratch.nodes) {
-    if ((t.role === "input" || t.role === "param") && h.has(t.name!)) {
+    const own = (t.role === "input" && !bound[t.name!]) || (t.role === "param" && !options.initializer);
+    if (own && h.has(t.name!)) {
       throw new E(`the graph already has a leaf named "${t.name}" (import into a graph without it)`);
     }
+  }
+  const made = new Map<number, Tensor>();
+  for (const t of scratch.nodes) {
+    if (t.role !== "param" || !options.initializer) continue;
+    const c = options.initializer(t.name!, t.shape, Float32Array.from(t.value), !t.requiresGrad);
+    if (
+      !(c instanceof Tensor) ||
+      c.graph !== h ||
+      c.rank !== t.rank ||
+      c.shape.some((d, i) => d !== t.shape[i])
+    ) {
+      throw new E(`the initializer factory gave ${String(c)} for "${t.name}" [${t.shape.join(",")}]`);
+    }
+    made.set(t.id, c);
   }
   const map = new Map<number, Tensor>();
   for (const t of scratch.nodes) {
     let c: Tensor;
-    if (t.role === "input") c = h.input(t.name!, t.shape);
+    if (t.role === "input") c = bound[t.name!] ?? h.input(t.name!, t.shape);
     else if (t.role === "param") {
       const value = t.value;
-      c = h.param(t.name!, t.shape, { init: (v) => v.set(value), requiresGrad: t.requiresGrad });
+      c =
+        made.get(t.id) ??
+        h.param(t.name!, t.shape, { init: (v) => v.set(value), requiresGrad: t.requiresGrad });
     } else if (t.role === "const") {
       c =
         t.attrs.data === undefined
