@@ -73,6 +73,8 @@ MODELS = [
         True,
     ),
     ("ops", Ops, [3, 5], 16, False),
+    # Fits the iris dataset (4 features, 3 classes; logits): `adjoint train --dataset iris --init-from` it.
+    ("iris_mlp", lambda: nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3)), [5, 4], 17, True),
 ]
 
 

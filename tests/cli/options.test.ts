@@ -6,6 +6,7 @@ import {
   parseBenchOptions,
   parseDumpOptions,
   parseEvalOptions,
+  parseExportOptions,
   parseLayers,
   parseSchedule,
   parseTrainOptions,
@@ -42,6 +43,8 @@ describe("parseTrainOptions", () => {
       earlyStopping: null,
       valFraction: 0.1,
       out: "runs/mnist-seed0-20250131-142501",
+      onnx: false,
+      initFrom: null,
     });
   });
 
@@ -72,6 +75,9 @@ describe("parseTrainOptions", () => {
         "0.25",
         "--out",
         "runs/x",
+        "--onnx",
+        "--init-from",
+        "torch.onnx",
       ],
       NOW,
     );
@@ -89,6 +95,8 @@ describe("parseTrainOptions", () => {
       seed: 42,
       valFraction: 0.25,
       out: "runs/x",
+      onnx: true,
+      initFrom: "torch.onnx",
     });
   });
 
@@ -247,5 +255,26 @@ describe("the other commands' options", () => {
       only: ["W1", "W3"],
     });
     expect(usageError(() => parseBenchOptions(["--only", ","])).message).toMatch(/--only/);
+  });
+});
+
+describe("parseExportOptions", () => {
+  it("needs --checkpoint and --out; opset 13–18 (default 17); a symbolic batch unless --batch", () => {
+    expect(parseExportOptions(["--checkpoint", "a.ckpt", "--out", "m.onnx"])).toEqual({
+      checkpoint: "a.ckpt",
+      out: "m.onnx",
+      opset: 17,
+      batch: null,
+    });
+    expect(
+      parseExportOptions(["--checkpoint", "a", "--out", "b", "--opset", "13", "--batch", "8"]),
+    ).toMatchObject({
+      opset: 13,
+      batch: 8,
+    });
+    expect(() => parseExportOptions(["--checkpoint", "a", "--out", "b", "--opset", "12"])).toThrow(
+      /--opset: expected a whole number from 13 to 18, got "12"/,
+    );
+    expect(() => parseExportOptions(["--out", "b"])).toThrow(/--checkpoint/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Bad files: every fixture, with bytes flipped, truncated or spliced (seeded, 1,500 files in all), either
+ * Bad files: every fixture, with bytes flipped, truncated or spliced (seeded, 300 per fixture: 1,800 files), either
  * imports to a graph that evaluates or throws an Error whose message starts with "importOnnx:", and a
  * failed import leaves the caller's graph untouched. Plus one clear error per kind of bad input.
  */
@@ -47,7 +47,7 @@ function mutate(bytes: Uint8Array, kind: number, r: (n: number) => number): Uint
 const LIMITS = { maxElements: 1 << 20 };
 
 describe("importOnnx on corrupted files", () => {
-  it("each of 1,500 mutated files imports and evaluates, or throws an importOnnx: error", () => {
+  it("each of 300 mutated files per fixture imports and evaluates, or throws an importOnnx: error", () => {
     const counts = { imported: 0, rejected: 0 };
     const reasons = new Map<string, number>();
     for (const [fi, f] of fixtures().entries()) {
@@ -80,7 +80,8 @@ describe("importOnnx on corrupted files", () => {
         counts.imported++;
       }
     }
-    expect(counts.imported + counts.rejected).toBe(1500);
+    expect(counts.imported + counts.rejected).toBe(fixtures().length * 300);
+    expect(counts.imported + counts.rejected).toBeGreaterThanOrEqual(1500);
     // Both outcomes occur: the mutations reach past the decoder into the checks and the builders.
     expect(counts.imported).toBeGreaterThan(50);
     expect(counts.rejected).toBeGreaterThan(500);

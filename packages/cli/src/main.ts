@@ -4,6 +4,7 @@
  *   adjoint train   train an MLP (default: 784→128→10 on MNIST digits) and write a run folder
  *   adjoint dump    the graph, program and kernel dumps of a model's training step, without training
  *   adjoint eval    evaluate a saved checkpoint on its test split
+ *   adjoint export  write a checkpoint's model as ONNX
  *   adjoint bench   the benchmark harness
  * Errors are one line on stderr and a non-zero exit (2 for bad options, 1 otherwise), never a stack trace
  * (set ADJOINT_DEBUG=1 to see one).
@@ -15,6 +16,7 @@ import {
   resolveBenchOptions,
   resolveDumpOptions,
   resolveEvalOptions,
+  resolveExportOptions,
   resolveTrainOptions,
 } from "./options";
 
@@ -70,6 +72,13 @@ function buildProgram(): Command {
       const opts = resolveEvalOptions(raw);
       const { runEval } = await import("./commands/eval");
       await runEval(opts, out);
+    });
+  definitions
+    .export(command("export", "write a checkpoint's model as an ONNX file (for ONNX Runtime, Triton, ...)"))
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = resolveExportOptions(raw);
+      const { runExport } = await import("./commands/export");
+      await runExport(opts, out);
     });
   definitions
     .bench(command("bench", "run the benchmark harness (benchmarks/src/main.ts)"))

@@ -28,6 +28,11 @@ export function runMetaOf(path: string, meta: Checkpoint["meta"]): RunMeta {
   const dataset = meta.dataset as Record<string, unknown> | undefined;
   if (!model || typeof model !== "object") throw bad("no model in meta");
   if (!dataset || typeof dataset !== "object") throw bad("no dataset in meta");
+  if (typeof model.initFrom === "string") {
+    throw new CliError(
+      `checkpoint ${path} holds an ONNX model fine-tuned from ${model.initFrom}: use the model.onnx written next to it`,
+    );
+  }
   const name = dataset.name;
   if (typeof name !== "string" || !(DATASETS as readonly string[]).includes(name)) {
     throw bad(`unknown dataset ${JSON.stringify(name)}`);

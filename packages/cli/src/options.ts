@@ -98,6 +98,10 @@ export interface TrainOptions extends ModelOptions {
   /** Fraction of the training split held out for validation, in [0, 0.9]. */
   valFraction: number;
   out: string;
+  /** Also write model.onnx into the run folder. */
+  onnx: boolean;
+  /** Fine-tune this ONNX file instead of a new MLP (null: a new MLP). */
+  initFrom: string | null;
 }
 
 export interface DumpOptions extends ModelOptions {
@@ -106,6 +110,14 @@ export interface DumpOptions extends ModelOptions {
 
 export interface EvalOptions {
   checkpoint: string;
+}
+
+export interface ExportOptions {
+  checkpoint: string;
+  out: string;
+  opset: number;
+  /** A fixed batch size, or null for a symbolic one. */
+  batch: number | null;
 }
 
 export interface BenchCliOptions {
@@ -171,7 +183,14 @@ export function addTrainOptions(cmd: Command): Command {
     .addOption(
       opt("--val-fraction <f>", "fraction of the training split held out for validation, in [0, 0.9]", "0.1"),
     )
-    .option("--out <dir>", "run folder for the artifacts (default: runs/<dataset>-seed<seed>-<date>-<time>)");
+    .option("--out <dir>", "run folder for the artifacts (default: runs/<dataset>-seed<seed>-<date>-<time>)")
+    .addOption(
+      opt("--onnx", "also write model.onnx (for ONNX Runtime and other engines) into the run folder", false),
+    )
+    .option(
+      "--init-from <model.onnx>",
+      "fine-tune this ONNX model (its input and output must fit the dataset; model.onnx is then always written) instead of a new MLP",
+    );
 }
 
 export function addDumpOptions(cmd: Command): Command {
@@ -181,6 +200,14 @@ export function addDumpOptions(cmd: Command): Command {
 
 export function addEvalOptions(cmd: Command): Command {
   return cmd.requiredOption("--checkpoint <path>", "a model.ckpt written by `adjoint train`");
+}
+
+export function addExportOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--checkpoint <path>", "a model.ckpt written by `adjoint train`")
+    .requiredOption("--out <path>", "the ONNX file to write (e.g. model.onnx)")
+    .addOption(opt("--opset <n>", "ONNX opset version, 13 to 18", "17"))
+    .option("--batch <n>", "a fixed batch size (default: a symbolic batch axis)");
 }
 
 export function addBenchOptions(cmd: Command): Command {
@@ -227,6 +254,10 @@ export function parseDumpOptions(argv: readonly string[]): DumpOptions {
 
 export function parseEvalOptions(argv: readonly string[]): EvalOptions {
   return resolveEvalOptions(parseWith("eval", addEvalOptions, argv));
+}
+
+export function parseExportOptions(argv: readonly string[]): ExportOptions {
+  return resolveExportOptions(parseWith("export", addExportOptions, argv));
 }
 
 export function parseBenchOptions(argv: readonly string[]): BenchCliOptions {
@@ -279,6 +310,8 @@ export function resolveTrainOptions(raw: Raw, now: Date = new Date()): TrainOpti
     earlyStopping,
     valFraction,
     out,
+    onnx: raw.onnx === true,
+    initFrom: raw.initFrom === undefined ? null : nonEmptyPath("--init-from", raw.initFrom),
   };
 }
 
@@ -291,6 +324,15 @@ export function resolveDumpOptions(raw: Raw): DumpOptions {
 
 export function resolveEvalOptions(raw: Raw): EvalOptions {
   return { checkpoint: nonEmptyPath("--checkpoint", raw.checkpoint) };
+}
+
+export function resolveExportOptions(raw: Raw): ExportOptions {
+  return {
+    checkpoint: nonEmptyPath("--checkpoint", raw.checkpoint),
+    out: nonEmptyPath("--out", raw.out),
+    opset: wholeNumber("--opset", raw.opset ?? "17", 13, 18),
+    batch: raw.batch === undefined ? null : wholeNumber("--batch", raw.batch, 1, 1 << 20),
+  };
 }
 
 export function resolveBenchOptions(raw: Raw): BenchCliOptions {
@@ -408,5 +450,6 @@ export const definitions = {
   train: addTrainOptions,
   dump: addDumpOptions,
   eval: addEvalOptions,
+  export: addExportOptions,
   bench: addBenchOptions,
 };

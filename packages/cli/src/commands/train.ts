@@ -28,6 +28,7 @@ import {
 } from "../model";
 import { describeSchedule, type TrainOptions } from "../options";
 import { linePlot } from "../plots";
+import { modelToOnnx, onnxModelFor } from "../onnx";
 import { compiledKernel, makeDumps, type StepGraph } from "../program";
 import { createProgress } from "../progress";
 
@@ -60,15 +61,19 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       classes: data.classes,
       activation: opts.activation,
     };
-    const model = makeModel(spec);
+    // --init-from: the ONNX file's model, checked to fit the dataset, instead of a new one.
+    const freshModel = () =>
+      opts.initFrom ? onnxModelFor(opts.initFrom, opts.dataset, data.inputs, data.classes) : makeModel(spec);
+    const model = freshModel();
+    const modelText = opts.initFrom
+      ? `ONNX model ${opts.initFrom} (${data.inputs}→${data.classes}, fine-tuned), logits + cross-entropy`
+      : describeModel(spec);
     // The CNNs take [1, 28, 28] images: the same rows of pixels, seen with their sample shape.
-    const shape = sampleShape(spec);
+    const shape = opts.initFrom ? [data.inputs] : sampleShape(spec);
     const asSamples = <T extends Dataset | null>(ds: T): T => (ds ? { ...ds, xShape: shape } : ds);
     const optimizer = makeOptimizer(opts.optimizer, makeSchedule(opts.lr, opts.schedule));
     io.out(`data: ${data.description}`);
-    io.out(
-      `model: ${describeModel(spec)}; optimizer: ${describeOptimizer(opts.optimizer, opts.lr, opts.schedule)}`,
-    );
+    io.out(`model: ${modelText}; optimizer: ${describeOptimizer(opts.optimizer, opts.lr, opts.schedule)}`);
     io.out(
       `batch ${opts.batch}, ${opts.epochs} epochs${opts.earlyStopping ? `, early stopping after ${opts.earlyStopping} epochs without a lower validation loss` : ""}; writing to ${opts.out}`,
     );
@@ -117,7 +122,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     const trainSeconds = result.history.reduce((s, h) => s + h.seconds, 0);
     const stepsPerSec = trainSeconds > 0 ? result.steps / trainSeconds : 0;
     const paramCount = model.parameters().reduce((s, p) => s + p.size, 0);
-    const title = `${describeModel(spec)}, ${opts.optimizer}, batch ${opts.batch}`;
+    const title = `${modelText}, ${opts.optimizer}, batch ${opts.batch}`;
 
     // Artifacts, staged; nothing in the run folder changes until all of them are written.
     const metrics = metricsRows(result.history);
@@ -163,7 +168,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     const meta = {
       kind: CHECKPOINT_KIND,
       version: 1,
-      model: { ...spec },
+      model: opts.initFrom ? { ...spec, initFrom: opts.initFrom } : { ...spec },
       dataset: { name: opts.dataset, seed: opts.seed, valFraction: opts.valFraction },
       seed: opts.seed,
       scaler: data.scaler ? { mean: Array.from(data.scaler.mean), std: Array.from(data.scaler.std) } : null,
@@ -184,13 +189,23 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       tensors: model.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
       meta,
     });
+    if (opts.onnx || opts.initFrom) {
+      const state = model.stateDict();
+      run.write(
+        "model.onnx",
+        modelToOnnx(freshModel(), (m) => m.loadStateDict(state), shape, data.scaler, {
+          opset: 17,
+          batch: null,
+        }),
+      );
+    }
     const totalSeconds = (performance.now() - t0) / 1000;
     run.write(
       "summary.md",
       summaryMarkdown({
         opts,
         dataDescription: data.description,
-        model: describeModel(spec),
+        model: modelText,
         optimizer: describeOptimizer(opts.optimizer, opts.lr, opts.schedule),
         history: result.history,
         numbers: summaryNumbers,
@@ -318,6 +333,8 @@ function summaryMarkdown(s: {
     `--val-fraction ${opts.valFraction}`,
     `--seed ${opts.seed}`,
     `--out ${opts.out}`,
+    ...(opts.onnx ? ["--onnx"] : []),
+    ...(opts.initFrom ? [`--init-from ${opts.initFrom}`] : []),
   ].join(" ");
   const lines = [
     `# Run ${opts.out}`,
@@ -373,5 +390,7 @@ const FILE_NOTES: Record<string, string> = {
   "kernel.js": "the generated step function (forward + backward + update, no allocation)",
   "kernel.wasm.txt": "listings of the generated WebAssembly SIMD matmul kernels the step calls",
   "model.ckpt": "the weights and the configuration (adjoint eval --checkpoint)",
+  "model.onnx":
+    'the model as ONNX (raw features in, "logits" and "probabilities" out, symbolic batch): ONNX Runtime, Triton, ...',
   "summary.md": "this file",
 };

@@ -29,7 +29,15 @@ export class OnnxModel extends Module {
     }
     this.inputName = ins[0];
     this.outputName = outs[0];
+    const first = this.probe.inputs[this.inputName].shape[0];
+    this.symbolicBatch =
+      first === 1 &&
+      importOnnx(bytes, new Graph(), { batch: 2, limits: options.limits }).inputs[this.inputName].shape[0] ===
+        2;
   }
+
+  /** Whether axis 0 of the input is symbolic (the model then builds for any batch size). */
+  readonly symbolicBatch: boolean;
 
   /** The input's shape in the file (a symbolic batch read as 1). */
   inputShape(): readonly number[] {
