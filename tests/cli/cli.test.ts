@@ -65,6 +65,7 @@ function fingerprint(dir: string): Record<string, string> {
 const ARTIFACTS = [
   "accuracy.svg",
   "graph.dot",
+  "graph.modules.svg",
   "graph.svg",
   "graph.txt",
   "kernel.js",
@@ -253,6 +254,7 @@ describe("adjoint dump, bench and --help", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(dir).sort()).toEqual([
       "graph.dot",
+      "graph.modules.svg",
       "graph.svg",
       "graph.txt",
       "kernel.js",

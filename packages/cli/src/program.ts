@@ -4,6 +4,7 @@
  *                annotated with its module and the fused group (loop nest) the compiler put it in;
  *   graph.dot    toDot with the module clusters and, inside them, the fused groups as dashed clusters;
  *   graph.svg    that DOT rendered by Graphviz (WebAssembly);
+ *   graph.modules.svg  the module-level view: each module, its gradient and each parameter's update as one box;
  *   program.txt  the program after the passes (simplify, CSE, DCE), one line per node with its group;
  *   kernel.js    the one generated JavaScript function that runs the whole step.
  */
@@ -63,6 +64,7 @@ export interface Dumps {
   "graph.txt": string;
   "graph.dot": string;
   "graph.svg": string;
+  "graph.modules.svg": string;
   "program.txt": string;
   "kernel.js": string;
   "kernel.wasm.txt": string;
@@ -89,10 +91,12 @@ export async function makeDumps(s: StepGraph, title: string): Promise<Dumps> {
   ].join("\n");
   const dot = toDot(s.graph, { outputs, groups, title });
   const svg = await renderSvg(dot);
+  const modules = await renderSvg(toDot(s.graph, { outputs, groups, title, view: "modules" }));
   return {
     "graph.txt": header + text,
     "graph.dot": dot,
     "graph.svg": svg,
+    "graph.modules.svg": modules,
     "program.txt": kernel.programText,
     "kernel.js": kernel.source,
     "kernel.wasm.txt":

@@ -18,6 +18,7 @@ import {
   type Kernel,
   MNIST_CLASSES,
   MNIST_PIXELS,
+  type Module,
   Rng,
   type Sequential,
   softmax,
@@ -136,6 +137,20 @@ export class Session {
     const px = g.input("draw_x", [1, MNIST_PIXELS]);
     this.predictKernel = compile({ probs: softmax(this.model.build(px)) }, { cache: false });
     this.rng = new Rng(config.seed);
+  }
+
+  /** Module path -> type name, for the graph's boxes ("0" -> "Linear"). */
+  get moduleTypes(): Record<string, string> {
+    const types: Record<string, string> = {};
+    const walk = (m: Module, path: string) => {
+      for (const [name, child] of m.children()) {
+        const p = path ? `${path}.${name}` : name;
+        types[p] = child.typeName;
+        walk(child, p);
+      }
+    };
+    walk(this.model, "");
+    return types;
   }
 
   /** The compiler's kernel of the full-batch step (source, memory plan, fused groups). */

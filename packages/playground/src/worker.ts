@@ -73,6 +73,9 @@ async function drawGraph(s: Session): Promise<void> {
     outputs: s.stepOutputs,
     groups: s.kernel.fusedGroups,
     title: "one training step: forward, gradients, optimizer update",
+    view: request.view,
+    expanded: request.expanded,
+    moduleTypes: s.moduleTypes,
   });
   const svg = await renderSvg(dot);
   if (session === s) post({ type: "graph", svg, ...request });
