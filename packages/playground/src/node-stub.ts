@@ -31,3 +31,5 @@ export const gunzipSync = unavailable("gunzipSync");
 export const deflateSync = unavailable("deflateSync");
 export const inflateSync = unavailable("inflateSync");
 export default {};
+/** zlib.crc32 exists only on newer Node: absent here, the library uses its portable CRC-32. */
+export const crc32 = undefined;

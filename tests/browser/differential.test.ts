@@ -1,0 +1,61 @@
+/**
+ * Compiled kernels against the float64 reference interpreter inside Chromium: the browser's wasm engine is
+ * V8 as in Node, but feature detection (SIMD, relaxed SIMD) and the shared memory paths are the page's.
+ * Each case must pass, and the wasm-on cases must really have run generated WebAssembly.
+ */
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPages } from "./build-pages";
+import {
+  chromiumPath,
+  type LaunchedBrowser,
+  launchChromium,
+  type StaticServer,
+  serveStatic,
+  warnNoChromium,
+} from "./harness";
+
+const haveChromium = chromiumPath() !== null;
+if (!haveChromium) warnNoChromium();
+
+describe.skipIf(!haveChromium)("differential tests in Chromium", () => {
+  let dir: string;
+  let server: StaticServer;
+  let chromium: LaunchedBrowser;
+
+  beforeAll(async () => {
+    dir = await buildPages(["differential"]);
+    server = await serveStatic(dir);
+    chromium = await launchChromium();
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("matmul, MLP gradients and MLP training steps match the interpreter, with wasm on and off", async () => {
+    const page = await chromium.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.goto(`${server.url}differential.html`);
+    await page.waitForFunction(() => typeof window.adjointDifferential === "function");
+    const result = await page.evaluate(() => window.adjointDifferential());
+    console.log(
+      `chromium: ${result.engine}; ${result.cases.map((c) => `${c.name}: ${c.compared} values, worst ${c.worst.toFixed(3)} of the tolerance`).join("; ")}`,
+    );
+    expect(errors).toEqual([]);
+    expect(result.engine).toMatch(/^wasm SIMD/);
+    expect(result.cases).toHaveLength(4);
+    for (const c of result.cases) {
+      expect(c.failures, `${c.name}: ${c.message}`).toBe(0);
+      expect(c.compared).toBeGreaterThan(100);
+    }
+    const wasmOn = result.cases.filter((c) => !c.name.endsWith("wasm off"));
+    expect(wasmOn.map((c) => [c.name, c.wasmUsed])).toEqual(wasmOn.map((c) => [c.name, true]));
+    expect(result.cases.find((c) => c.name.endsWith("wasm off"))!.wasmUsed).toBe(false);
+  });
+});
