@@ -1,18 +1,19 @@
 /**
- * Builds tests/browser/pages (small pages that run library code in the browser: the differential cases,
- * the benchmark) with Vite into a temporary folder, the way the playground is built.
+ * Builds small pages that run library code in the browser (tests/browser/pages: the differential cases;
+ * benchmarks/src/browser: the benchmark) with Vite into a temporary folder, the way the playground is built.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "vite";
 
-const ROOT = resolve(__dirname, "../..");
+const HERE_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE_DIR, "../..");
 
-/** Bundles the given pages (names of tests/browser/pages/*.html); returns the folder to serve. */
-export async function buildPages(pages: string[]): Promise<string> {
+/** Bundles the given pages (names of <root>/*.html, default tests/browser/pages); returns the folder to serve. */
+export async function buildPages(pages: string[], root = join(HERE_DIR, "pages")): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), "adjoint-pages-"));
-  const root = join(__dirname, "pages");
   await build({
     root,
     base: "./",

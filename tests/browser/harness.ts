@@ -3,9 +3,8 @@
  * needs nothing more) and Debian's Chromium driven by playwright-core (no browser download: the executable
  * is the system's). `chromiumPath()` is null when there is no Chromium; the tests then skip, loudly.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";

@@ -6,7 +6,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIGITS, drawDigit } from "./draw-fixture";
@@ -19,7 +20,8 @@ import {
   warnNoChromium,
 } from "./harness";
 
-const ROOT = resolve(__dirname, "../..");
+const HERE_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE_DIR, "../..");
 const DIST = join(ROOT, "packages/playground/dist");
 const OUT = join(ROOT, "test-results/browser");
 

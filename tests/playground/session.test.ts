@@ -6,13 +6,9 @@
  */
 import { crossEntropy, fit as fitModel, loadAllMnist, loadMnist, trainValSplit } from "adjoint";
 import { describe, expect, it } from "vitest";
-import {
-  DEFAULT_CONFIG,
-  makeModel,
-  makeOptimizer,
-  type TrainConfig,
-} from "../../packages/playground/src/config";
+import { DEFAULT_CONFIG, type TrainConfig } from "../../packages/playground/src/config";
 import { decodeDigits, splitLikeCli } from "../../packages/playground/src/data";
+import { makeModel, makeOptimizer } from "../../packages/playground/src/model";
 import { Session } from "../../packages/playground/src/session";
 
 /** The first index where two arrays differ (or their lengths do), -1 when they are equal. */

@@ -1,10 +1,8 @@
 /**
- * What the controls choose, checked in one place (the page and the worker both call checkConfig), and how
- * a choice becomes the library's objects: the MLP, the optimizer (the CLI's list: every optimizer of the
- * library, with the hyper-parameters its name implies) and its per-epoch learning-rate schedule.
+ * What the controls choose, checked in one place (the page and the worker both call checkConfig). The
+ * optimizers are the CLI's list: every optimizer of the library, with the hyper-parameters its name implies
+ * (model.ts turns a choice into the library's objects; this file imports nothing, so the page stays small).
  */
-import { Linear, type Module, optim, ReLU, Sequential, Sigmoid, Tanh } from "adjoint";
-
 export const ACTIVATIONS = ["relu", "tanh", "sigmoid"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -83,46 +81,6 @@ export function checkConfig(c: TrainConfig): TrainConfig {
 export function parseLayers(text: string): number[] {
   const t = text.trim();
   return t === "" ? [] : t.split(",").map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : Number.NaN));
-}
-
-/** inputs → hidden... → classes: Linear layers with the activation between them; outputs logits. */
-export function makeModel(c: TrainConfig, inputs: number, classes: number): Sequential {
-  const act = (): Module =>
-    c.activation === "relu" ? new ReLU() : c.activation === "tanh" ? new Tanh() : new Sigmoid();
-  const sizes = [inputs, ...c.layers, classes];
-  const modules: Module[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    modules.push(new Linear(sizes[i], sizes[i + 1]));
-    if (i + 2 < sizes.length) modules.push(act());
-  }
-  return new Sequential(...modules);
-}
-
-export function makeOptimizer(c: TrainConfig): optim.Optimizer {
-  const lr: optim.LearningRate =
-    c.schedule === "time"
-      ? optim.schedules.timeBased({ lr0: c.lr, tau: c.tau })
-      : c.schedule === "exp"
-        ? optim.schedules.exponential({ lr0: c.lr, tau: c.tau })
-        : c.lr;
-  switch (c.optimizer) {
-    case "sgd":
-      return optim.sgd({ lr });
-    case "momentum":
-      return optim.sgd({ lr, momentum: 0.9 });
-    case "nesterov":
-      return optim.sgd({ lr, momentum: 0.9, nesterov: true });
-    case "adagrad":
-      return optim.adagrad({ lr });
-    case "rmsprop":
-      return optim.rmsprop({ lr });
-    case "rmsprop-nesterov":
-      return optim.rmsprop({ lr, momentum: 0.9, nesterov: true });
-    case "adam":
-      return optim.adam({ lr });
-    case "adamw":
-      return optim.adamw({ lr });
-  }
 }
 
 export function describeModel(c: TrainConfig): string {

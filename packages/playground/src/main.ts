@@ -167,7 +167,7 @@ function setState(s: typeof state): void {
   el.textContent = s;
   el.className = `state ${s}`;
   startButton.disabled = s === "running" || !built;
-  startButton.textContent = s === "paused" ? "Resume" : s === "finished" ? "Train again" : "Start";
+  startButton.textContent = s === "paused" ? "Resume" : s === "finished" ? "Restart" : "Start";
   pauseButton.disabled = s !== "running";
   resetButton.disabled = !built;
 }

@@ -27,8 +27,9 @@ import {
   type TrainStep,
   trainStep,
 } from "adjoint";
-import { checkConfig, makeModel, makeOptimizer, type TrainConfig } from "./config";
+import { checkConfig, type TrainConfig } from "./config";
 import type { Splits } from "./data";
+import { makeModel, makeOptimizer } from "./model";
 
 export interface SliceReport {
   epoch: number;

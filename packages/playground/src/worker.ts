@@ -119,9 +119,8 @@ async function handle(m: ToWorker): Promise<void> {
       return;
     case "start": {
       if (running) return;
-      if (!session || session.done || (session.epoch === 0 && !sameConfig(session.config, m.config))) {
-        await build(m.config);
-      }
+      // Resume the paused run; changed settings (or a finished run) start a new one.
+      if (!session || session.done || !sameConfig(session.config, m.config)) await build(m.config);
       await train();
       return;
     }
