@@ -20,8 +20,15 @@ export default defineConfig({
   resolve: {
     alias: [{ find: /^node:(fs|path|module|crypto|zlib|v8)$/, replacement: nodeStub }],
   },
-  worker: { format: "es" },
-  build: { target: "es2022", outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  worker: { format: "es", rolldownOptions: { output: { keepNames: true } } },
+  // keepNames: module type names (constructor.name, shown in the graph) survive minification.
+  build: {
+    target: "es2022",
+    outDir: "dist",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2000,
+    rolldownOptions: { output: { keepNames: true } },
+  },
   server: { headers: isolation, host: "127.0.0.1" },
   preview: { headers: isolation, host: "127.0.0.1" },
 });

@@ -214,7 +214,6 @@ worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
       const r = m.report;
       const x = r.epoch + r.batch / r.batches;
       smoother.add(x, r.loss, r.acc, r.steps, Math.max(4, Math.round(r.batches / 8)));
-      if (r.epochDone) smoother.flush(x);
       $("epoch-bar").style.width = `${(100 * r.batch) / r.batches}%`;
       $("train-loss").textContent = r.loss.toFixed(4);
       $("train-acc").textContent = r.acc.toFixed(4);

@@ -6,7 +6,7 @@ import { renderSvg, toDot, wasmStatus } from "adjoint";
 import type { TrainConfig } from "./config";
 import { loadDigits, type Splits, splitLikeCli } from "./data";
 import type { FromWorker, ToWorker } from "./protocol";
-import { Session } from "./session";
+import { DivergedError, Session } from "./session";
 
 const SLICE_MS = 40;
 
@@ -26,6 +26,8 @@ let graphWanted = false;
 
 function fail(error: unknown, fatal = false): void {
   running = false;
+  // A diverged run cannot be resumed (its weights are ruined): the next Start builds a new one.
+  if (error instanceof DivergedError) session = null;
   const message = error instanceof Error ? error.message : String(error);
   post({ type: "error", message: oneSentence(message), fatal });
   post({ type: "state", state: session && !session.done ? "paused" : "idle" });

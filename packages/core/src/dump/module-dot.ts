@@ -110,10 +110,12 @@ function boxLabel(box: Box, outputIds: Map<number, string>, options: DotOptions)
   const lines = [title(box, options.moduleTypes)];
   if (box.kind === "update") {
     const state = box.all.filter((n) => n.role === "state").length;
-    lines.push(`${ops.length} ops${state > 0 ? `, ${state} state buffer${state > 1 ? "s" : ""}` : ""}`);
+    lines.push(
+      `${plural(ops.length, "op")}${state > 0 ? `, ${state} state buffer${state > 1 ? "s" : ""}` : ""}`,
+    );
   } else {
     const kinds = [...new Set(ops.map((n) => n.op))];
-    lines.push(`${ops.length} ops: ${kinds.slice(0, 4).join(" ")}${kinds.length > 4 ? " …" : ""}`);
+    lines.push(`${plural(ops.length, "op")}: ${kinds.slice(0, 4).join(" ")}${kinds.length > 4 ? " …" : ""}`);
     const last = ops[ops.length - 1];
     if (box.kind === "module" && last) lines.push(`→ ${formatShape(last.shape)}`);
   }
@@ -128,4 +130,8 @@ function boxLabel(box: Box, outputIds: Map<number, string>, options: DotOptions)
   }
   if (fused.size > 0) lines.push(`fused loop nest${fused.size > 1 ? "s" : ""} ${[...fused].join(", ")}`);
   return lines.join("\n");
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
