@@ -101,8 +101,8 @@ describe("exportOnnx → ONNX Runtime", () => {
     }
   });
 
-  it("the CLI's default model (784→128→10 relu) at a fixed batch, and dynamic", async () => {
-    const spec = { inputs: 784, layers: [128], classes: 10, activation: "relu" } as const;
+  it("the CLI's MLP (--model mlp: 784→128→10 relu) at a fixed batch, and dynamic", async () => {
+    const spec = { kind: "mlp", inputs: 784, layers: [128], classes: 10, activation: "relu" } as const;
     const fixed = await check(makeModel({ ...spec, layers: [128] }), [784], { batches: [4] });
     expect(fixed.errors[0]).toBeLessThan(TOL);
     const model = decodeModel(fixed.bytes);

@@ -9,14 +9,24 @@ import { OnnxExportError } from "./errors";
 
 export type BatchAxes = Map<number, number | null>;
 
-/** Batch axes of every node in `order` (ascending ids, the cut of the outputs). */
-export function batchAxes(order: readonly Tensor[]): BatchAxes {
+/**
+ * Batch axes of the nodes in `order` (ascending ids: the nodes the export writes). A node written by a
+ * pattern (Gemm, Softmax, Conv, ...) gets its axis from `fromReads` (its lowering's rule, given the axes
+ * of what it reads), others from their op's rule.
+ */
+export function batchAxes(
+  order: readonly Tensor[],
+  fromReads: (t: Tensor, axes: BatchAxes) => number | null | undefined,
+): BatchAxes {
   const axes: BatchAxes = new Map();
-  for (const t of order) axes.set(t.id, axisOf(t, axes));
+  for (const t of order) {
+    const a = fromReads(t, axes);
+    axes.set(t.id, a === undefined ? axisOf(t, axes) : a);
+  }
   return axes;
 }
 
-function fail(t: Tensor, why: string): never {
+export function fail(t: Tensor, why: string): never {
   const ins = t.inputs.map((x) => formatShape(x.shape)).join(", ");
   throw new OnnxExportError(
     `dynamicBatch: ${t.describe()} (inputs ${ins}) ${why}; export with dynamicBatch: false for this graph`,

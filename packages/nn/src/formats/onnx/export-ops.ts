@@ -5,32 +5,12 @@
  * their value names, the last of them writing `out`.
  */
 import type { Tensor } from "@adjoint/core";
+import { fail } from "./batch-axis";
+import { lowerComposite } from "./export-composites";
+import { attrFloat, attrInt, attrInts, type EmitContext, keepsBatch, type Lowering } from "./lowering";
 import type { AttributeProto } from "./schema";
 
-export interface EmitContext {
-  readonly opset: number;
-  /** Adds a node; returns its output name (`out`, or a fresh name). */
-  node(op: string, inputs: readonly string[], attrs?: AttributeProto[], out?: string): string;
-  /** An int64 initializer (shapes, axes, pads). */
-  ints(values: readonly number[], dims?: readonly number[]): string;
-  /** A float scalar initializer. */
-  float(value: number): string;
-  /** The batch axis of a tensor when exporting with dynamicBatch (else null). */
-  batchAxis(t: Tensor): number | null;
-}
-
-export interface Lowering {
-  reads: readonly Tensor[];
-  emit(ctx: EmitContext, inputs: readonly string[], out: string): void;
-}
-
-export const attrInt = (name: string, i: number): AttributeProto => ({ name, type: 2, i });
-export const attrFloat = (name: string, f: number): AttributeProto => ({ name, type: 1, f });
-export const attrInts = (name: string, ints: readonly number[]): AttributeProto => ({
-  name,
-  type: 7,
-  ints: [...ints],
-});
+export type { EmitContext, Lowering } from "./lowering";
 
 const UNARY: Record<string, string> = {
   neg: "Neg",
@@ -182,13 +162,19 @@ function linearOf(t: Tensor): { x: Tensor; W: Tensor; b: Tensor } | null {
   return { x, W: wt.inputs[0], b };
 }
 
-const PATTERNS: ((t: Tensor) => Lowering | null)[] = [
+const PATTERNS: ((t: Tensor, opset: number) => Lowering | null)[] = [
+  lowerComposite,
   (t) => {
     const m = linearOf(t);
     if (!m) return null;
     return {
       reads: [m.x, m.W, m.b],
       emit: (ctx, ins, out) => void ctx.node("Gemm", ins, [attrInt("transB", 1)], out),
+      batchAxis: ([x, w, b]) => {
+        if (w !== null || b !== null || (x !== null && x !== 0))
+          fail(t, "has the batch in the weight of a Gemm");
+        return x;
+      },
     };
   },
   (t) => {
@@ -197,6 +183,7 @@ const PATTERNS: ((t: Tensor) => Lowering | null)[] = [
     return {
       reads: [m.x],
       emit: (ctx, ins, out) => void ctx.node("Softmax", ins, [attrInt("axis", m.axis)], out),
+      batchAxis: ([x]) => keepsBatch(t, x, [m.axis]),
     };
   },
   (t) => {
@@ -205,14 +192,15 @@ const PATTERNS: ((t: Tensor) => Lowering | null)[] = [
     return {
       reads: [m.x],
       emit: (ctx, ins, out) => void ctx.node("LogSoftmax", ins, [attrInt("axis", m.axis)], out),
+      batchAxis: ([x]) => keepsBatch(t, x, [m.axis]),
     };
   },
 ];
 
 /** The lowering of an op node: a recognized composite first, else its primitive; null if none. */
-export function lower(t: Tensor): Lowering | null {
+export function lower(t: Tensor, opset: number): Lowering | null {
   for (const p of PATTERNS) {
-    const l = p(t);
+    const l = p(t, opset);
     if (l) return l;
   }
   const prim = PRIMITIVES[t.op];

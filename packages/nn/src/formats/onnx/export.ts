@@ -57,21 +57,26 @@ export function exportOnnxModel(
   for (const [k] of entries) {
     if (leafNames.has(k)) throw new OnnxExportError(`output name "${k}" is also an input's or param's name`);
   }
-  const axes = options.dynamicBatch ? batchAxes(cut) : null;
-  const w = new Writer(opset, (t) => axes?.get(t.id) ?? null);
-  for (const n of [...leafNames, ...entries.map(([k]) => k)]) w.reserve(n);
-
   // Choose lowerings from the outputs backwards: a node is written only if a chosen lowering reads it.
   const lowerings = new Map<number, Lowering>();
   const needed = new Set(entries.map(([, t]) => t.id));
   for (let i = cut.length - 1; i >= 0; i--) {
     const t = cut[i];
     if (!needed.has(t.id) || t.role !== "op") continue;
-    const l = lower(t);
+    const l = lower(t, opset);
     if (!l) throw unsupported(t);
     lowerings.set(t.id, l);
     for (const r of l.reads) needed.add(r.id);
   }
+  const written = cut.filter((t) => needed.has(t.id));
+  const axes = options.dynamicBatch
+    ? batchAxes(written, (t, known) => {
+        const rule = lowerings.get(t.id)?.batchAxis;
+        return rule ? rule(lowerings.get(t.id)!.reads.map((r) => known.get(r.id) ?? null)) : undefined;
+      })
+    : null;
+  const w = new Writer(opset, (t) => axes?.get(t.id) ?? null);
+  for (const n of [...leafNames, ...entries.map(([k]) => k)]) w.reserve(n);
 
   const names = new Map<number, string>();
   const outputOf = new Map<number, string>();
@@ -186,6 +191,10 @@ class Writer implements EmitContext {
       this.intCache.set(key, name);
     }
     return name;
+  }
+
+  floats(values: ArrayLike<number>, dims: readonly number[]): string {
+    return this.constant({ data_type: DataType.FLOAT, dims: [...dims], raw_data: rawFloat32(values) });
   }
 
   float(value: number): string {
