@@ -9,9 +9,7 @@ import {
   fitMinMaxScaler,
   fitStandardizer,
   irisClassNames,
-  loadAllMnist,
   loadIris,
-  loadMnist,
   makeSpiral,
   oneHot,
   shuffledIndices,
@@ -19,7 +17,7 @@ import {
   takeRows,
   trainValSplit,
 } from "../packages/nn/src/data";
-import { parseDigitFile } from "../packages/nn/src/data/mnist";
+import { loadAllMnist, loadMnist, parseDigitFile } from "../packages/nn/src/data/mnist";
 import { Rng } from "../packages/core/src/random";
 
 /** Bit-for-bit equality of two float arrays (vitest's toEqual walks large arrays element by element, slowly). */

@@ -11,14 +11,14 @@ const isolation = {
   "Cross-Origin-Embedder-Policy": "require-corp",
 };
 
-// The main `adjoint` entry still reaches a few Node built-ins (checkpoint files, the mnist file loader)
-// that the page never calls: until the package's browser-safe entry lands they resolve to a stub.
-const nodeStub = fileURLToPath(new URL("./src/node-stub.ts", import.meta.url));
+// The page imports the library's sources (as the tests do), so the dev server follows edits without a build;
+// the main entry imports no Node built-in (tests/package checks it), so nothing needs stubbing.
+const adjointSource = fileURLToPath(new URL("../adjoint/src/index.ts", import.meta.url));
 
 export default defineConfig({
   base: "./",
   resolve: {
-    alias: [{ find: /^node:(fs|path|module|crypto|zlib|v8)$/, replacement: nodeStub }],
+    alias: [{ find: /^adjoint$/, replacement: adjointSource }],
   },
   worker: { format: "es", rolldownOptions: { output: { keepNames: true } } },
   // keepNames: module type names (constructor.name, shown in the graph) survive minification.

@@ -1,7 +1,8 @@
 // The nn issue's end-to-end check: the 784→128→10 MLP on the `mnist` package's real digits (8,000 for
 // training, the rest for testing, seeded) reaches at least 92% test accuracy within 10 epochs.
 import { describe, expect, it } from "vitest";
-import { fit as fitModel, Linear, loadMnist, optim, ReLU, Sequential } from "adjoint";
+import { fit as fitModel, Linear, optim, ReLU, Sequential } from "adjoint";
+import { loadMnist } from "adjoint/node";
 
 describe("MNIST", () => {
   it("784→128→10 with Adam (lr 1e-3, batch 64) reaches ≥ 92% test accuracy within 10 epochs", () => {

@@ -4,7 +4,8 @@
  * shuffles, hence the same epoch metrics, whatever the slices. And its prediction kernel reads the weights
  * being trained.
  */
-import { crossEntropy, fit as fitModel, loadAllMnist, loadMnist, trainValSplit } from "adjoint";
+import { crossEntropy, fit as fitModel, trainValSplit } from "adjoint";
+import { loadAllMnist, loadMnist } from "adjoint/node";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, type TrainConfig } from "../../packages/playground/src/config";
 import { decodeDigits, splitLikeCli } from "../../packages/playground/src/data";

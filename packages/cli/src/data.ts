@@ -6,12 +6,12 @@ import {
   type Dataset,
   fitStandardizer,
   loadIris,
-  loadMnist,
   makeSpiral,
   type Standardizer,
   standardizerFrom,
   trainValSplit,
 } from "../../nn/src/data/index";
+import { loadMnist } from "../../nn/src/data/mnist";
 import type { DatasetName } from "./options";
 
 export interface DataSpec {

@@ -55,14 +55,8 @@ export {
 export { crc32 } from "./formats/crc32";
 export { decodeCheckpoint, encodeCheckpoint } from "./formats/checkpoint";
 export { decodeSafetensors, encodeSafetensors, type Safetensors } from "./formats/safetensors";
-export {
-  loadCheckpointInto,
-  loadSafetensorsInto,
-  readCheckpoint,
-  readSafetensors,
-  saveCheckpoint,
-  saveSafetensors,
-} from "./formats/fs";
+// The file-system checkpoints (formats/fs) and the MNIST loader (which reads the mnist package's files) are
+// Node-only: ./node exports them (the package entry "adjoint/node"), so that this entry loads in browsers.
 
 export {
   type ExportOnnxOptions,

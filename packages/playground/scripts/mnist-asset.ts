@@ -18,7 +18,8 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { loadAllMnist, MNIST_PIXELS } from "adjoint";
+import { MNIST_PIXELS } from "adjoint";
+import { loadAllMnist } from "adjoint/node";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "public", "mnist-digits.bin");

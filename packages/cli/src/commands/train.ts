@@ -3,15 +3,8 @@
  * metrics (csv, json), curves (svg), graph and kernel dumps, the checkpoint and a summary. The last line
  * printed is `test accuracy: 0.xxxx`.
  */
-import {
-  crossEntropy,
-  type Dataset,
-  type EpochLog,
-  type FitResult,
-  fit,
-  saveCheckpoint,
-  type Tensor,
-} from "adjoint";
+import { crossEntropy, type Dataset, type EpochLog, type FitResult, fit, type Tensor } from "adjoint";
+import { saveCheckpoint } from "adjoint/node";
 import { RunFolder } from "../artifacts";
 import { loadData } from "../data";
 import { CliError } from "../errors";

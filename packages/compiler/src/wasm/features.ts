@@ -1,14 +1,19 @@
-import { setFlagsFromString } from "node:v8";
 import { wasmApi } from "./js-api";
 
 /*
  * Node 20's V8 (11.3) ships relaxed SIMD behind a flag. V8 reads wasm feature flags when it compiles, so the
  * flag must be set before the first wasm module of the process is compiled: do it when this module loads.
- * Newer Node versions enable relaxed SIMD by default and ignore the flag; other hosts may not have node:v8
- * behaviour at all, hence the try/catch.
+ * Newer Node versions enable relaxed SIMD by default and ignore the flag. node:v8 is reached through
+ * process.getBuiltinModule (Node >= 20.16) rather than a static import, so that this module (and the package's
+ * main entry) loads in browsers and bundles for them: there `process` is absent and this does nothing, and
+ * feature detection below reports what the browser's engine supports.
  */
+type V8Module = { setFlagsFromString(flags: string): void };
+type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
 try {
-  setFlagsFromString("--experimental-wasm-relaxed-simd");
+  const nodeProcess = (globalThis as { process?: NodeProcess }).process;
+  const v8 = nodeProcess?.getBuiltinModule?.("node:v8") as V8Module | undefined;
+  v8?.setFlagsFromString("--experimental-wasm-relaxed-simd");
 } catch {
   // Feature detection below reports what actually works.
 }

@@ -12,7 +12,7 @@ export {
   trainValSplit,
 } from "./dataset";
 export { IRIS_FEATURES, type IrisOptions, irisClassNames, irisDataset, loadIris } from "./iris";
-export { loadAllMnist, loadMnist, MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE, type MnistOptions } from "./mnist";
+export { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE } from "./mnist-shape";
 export { oneHot } from "./onehot";
 export { makeSpiral, type SpiralOptions } from "./spiral";
 export {

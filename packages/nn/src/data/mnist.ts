@@ -3,10 +3,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { type Dataset, shuffledIndices, takeRows } from "./dataset";
 
-/** Side of a digit image; each sample is 28 * 28 = 784 grey levels in [0, 1], row by row. */
-export const MNIST_SIDE = 28;
-export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;
-export const MNIST_CLASSES = 10;
+import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE } from "./mnist-shape";
+
+export { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE };
 
 export interface MnistOptions {
   /** Number of training samples; the rest (of about 10k) form the test set. */
