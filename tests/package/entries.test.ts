@@ -31,7 +31,9 @@ describe("package entries", () => {
     );
     expect(imports.filter((path) => path.startsWith("node:"))).toEqual([]);
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.some((path) => path.endsWith("formats/fs.ts") || path.endsWith("data/mnist.ts"))).toBe(false);
+    expect(inputs.some((path) => path.endsWith("formats/fs.ts") || path.endsWith("data/mnist.ts"))).toBe(
+      false,
+    );
     // The bundle holds the library itself (the compiler and the modules), not an empty shell.
     expect(inputs.some((path) => path.endsWith("compiler/src/compile.ts"))).toBe(true);
     expect(inputs.some((path) => path.endsWith("nn/src/train-step.ts"))).toBe(true);
