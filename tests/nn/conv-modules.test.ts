@@ -20,19 +20,21 @@ import {
   Flatten,
   init,
   LayerNorm,
-  loadCheckpointInto,
-  loadSafetensorsInto,
   Linear,
   MaxPool2d,
   optim,
   ReLU,
   readFloat64,
-  saveCheckpoint,
-  saveSafetensors,
   Sequential,
   stateUpdates,
   trainStep,
 } from "../../packages/nn/src";
+import {
+  loadCheckpointInto,
+  loadSafetensorsInto,
+  saveCheckpoint,
+  saveSafetensors,
+} from "../../packages/nn/src/node";
 
 describe("Conv2d", () => {
   it("weight [out, in/groups, kh, kw] and bias [out], torch's default init bounds ±1/√fan_in", () => {

@@ -22,7 +22,7 @@ const MINUTES = 60_000;
 
 /** The environment without the npm_* variables a pnpm/npm script sets (they would steer the inner npm). */
 function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   for (const key of Object.keys(env)) if (key.toLowerCase().startsWith("npm_")) delete env[key];
   return env;
 }

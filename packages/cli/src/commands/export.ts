@@ -3,7 +3,8 @@
  * from its meta, weights validated before any copy) as an ONNX file that takes raw features (the run's
  * standardization is in the graph) and gives "logits" and "probabilities".
  */
-import { type Checkpoint, loadCheckpointInto, readCheckpoint } from "adjoint";
+import type { Checkpoint } from "adjoint";
+import { loadCheckpointInto, readCheckpoint } from "adjoint/node";
 import { writeFileAtomic } from "../artifacts";
 import { CliError, oneLine } from "../errors";
 import { runMetaOf } from "../meta";
