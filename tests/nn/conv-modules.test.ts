@@ -243,7 +243,8 @@ describe("buffers in checkpoints, safetensors and early stopping", () => {
         const b = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new ReLU(), new Linear(4, 2));
         buildModel(b, { inputShape: [3], batch: 5 });
         load(b);
-        for (const [name, v] of Object.entries(a.stateDict())) expect([...b.stateDict()[name]], name).toEqual([...v]);
+        for (const [name, v] of Object.entries(a.stateDict()))
+          expect([...b.stateDict()[name]], name).toEqual([...v]);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -275,4 +276,50 @@ describe("buffers in checkpoints, safetensors and early stopping", () => {
     expect(seen[seen.length - 1]).not.toEqual(seen[best]);
     expect([...model.stateDict()["1.running_mean"]]).toEqual(seen[best]);
   });
+});
+
+describe("the LeNet-5 training step with batch norm: compiled against the float64 interpreter", () => {
+  // SGD, not Adam: Adam's m/√v turns float32 noise in near-zero gradients into steps of size lr.
+  it("agrees on the losses, the weights and the running statistics after 3 SGD steps", () => {
+    const make = () =>
+      new Sequential(
+        new Conv2d(1, 6, 5, { padding: 2 }),
+        new BatchNorm2d(6),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(6, 16, 5),
+        new BatchNorm2d(16),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Flatten(),
+        new Linear(400, 120),
+        new BatchNorm1d(120),
+        new ReLU(),
+        new Linear(120, 10),
+      );
+    const batch = 3;
+    const xs = Array.from({ length: batch * 784 }, (_, i) => Math.max(0, Math.sin(i * 0.37) * 1.3 - 0.3));
+    const ts = [3, 7, 1];
+    const run = (engine: "compiled" | "interpreter") => {
+      const model = make();
+      const { graph: g, x, y } = buildModel(model, { inputShape: [1, 28, 28], batch, seed: 4 });
+      const t = g.input("t", [batch]);
+      const step = trainStep(crossEntropy(y, t), optim.sgd({ lr: 0.1, momentum: 0.9 }), { engine });
+      const losses = [0, 1, 2].map(() => step.run({ [x.name!]: xs, t: ts }));
+      return { losses, state: model.namedState().map(([n, p]) => [n, readFloat64(p)] as const) };
+    };
+    const a = run("compiled");
+    const b = run("interpreter");
+    for (let k = 0; k < 3; k++) expect(a.losses[k]).toBeCloseTo(b.losses[k], 4);
+    expect(a.state.map(([n]) => n)).toEqual(b.state.map(([n]) => n));
+    for (const [i, [name, va]] of a.state.entries()) {
+      const vb = b.state[i][1];
+      let worst = 0;
+      for (let j = 0; j < va.length; j++)
+        worst = Math.max(worst, Math.abs(va[j] - vb[j]) / (1 + Math.abs(vb[j])));
+      // float32 against float64 after three steps of a batch-normalized net (statistics over 3 samples
+      // amplify rounding): up to ~5e-5 relative here; a wrong rule would be off by O(1).
+      expect(worst, name).toBeLessThan(2e-4);
+    }
+  }, 120_000);
 });
