@@ -87,6 +87,24 @@ describe("playground session", () => {
     expect(right).toBeGreaterThan(30);
   });
 
+  it("trains LeNet-5 with batch norm on the same rows seen as [1, 28, 28] images", () => {
+    const session = new Session(splits, { ...DEFAULT_CONFIG, model: "cnn-bn", layers: [120, 84] });
+    const first = session.runFor(0);
+    for (let i = 0; i < 4; i++) session.runFor(0);
+    const later = session.runFor(0);
+    expect(first.steps).toBe(1);
+    expect(later.loss).toBeLessThan(first.loss);
+    expect(session.moduleTypes).toMatchObject({
+      "0": "Conv2d",
+      "1": "BatchNorm2d",
+      "3": "MaxPool2d",
+      "8": "Flatten",
+    });
+    const p = session.predict(splits.test.x.subarray(0, 784));
+    expect(p.length).toBe(10);
+    expect(p.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+  });
+
   it("reports a diverging loss in one sentence", () => {
     const session = new Session(splits, { ...DEFAULT_CONFIG, layers: [16], optimizer: "adam", lr: 10 });
     expect(() => {

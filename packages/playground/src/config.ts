@@ -3,6 +3,19 @@
  * optimizers are the CLI's list: every optimizer of the library, with the hyper-parameters its name implies
  * (model.ts turns a choice into the library's objects; this file imports nothing, so the page stays small).
  */
+export const MODELS = {
+  mlp: "MLP",
+  cnn: "LeNet-5",
+  "cnn-bn": "LeNet-5 + BN",
+} as const;
+export type ModelKind = keyof typeof MODELS;
+/** The hidden widths each model starts with (for the CNNs, the fully connected layers after the convolutions). */
+export const DEFAULT_LAYERS: Record<ModelKind, number[]> = {
+  mlp: [128],
+  cnn: [120, 84],
+  "cnn-bn": [120, 84],
+};
+
 export const ACTIVATIONS = ["relu", "tanh", "sigmoid"] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
@@ -22,7 +35,8 @@ export const SCHEDULES = ["const", "time", "exp"] as const;
 export type ScheduleKind = (typeof SCHEDULES)[number];
 
 export interface TrainConfig {
-  /** Hidden layer widths, e.g. [128]. */
+  model: ModelKind;
+  /** Hidden layer widths, e.g. [128] (for the CNNs: of the fully connected layers after the convolutions). */
   layers: number[];
   activation: Activation;
   optimizer: OptimizerName;
@@ -37,6 +51,7 @@ export interface TrainConfig {
 
 /** The CLI's defaults: the 784→128→10 ReLU MLP, Adam, lr 1e-3, batch 64, 10 epochs, seed 0. */
 export const DEFAULT_CONFIG: TrainConfig = {
+  model: "mlp",
   layers: [128],
   activation: "relu",
   optimizer: "adam",
@@ -50,6 +65,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
 
 /** Throws an Error whose message is one sentence a person can act on. */
 export function checkConfig(c: TrainConfig): TrainConfig {
+  if (!(c.model in MODELS)) throw new Error(`Unknown model "${c.model}".`);
   if (
     !Array.isArray(c.layers) ||
     c.layers.length > 4 ||
@@ -84,5 +100,7 @@ export function parseLayers(text: string): number[] {
 }
 
 export function describeModel(c: TrainConfig): string {
-  return `MLP ${[784, ...c.layers, 10].join("→")} (${c.activation})`;
+  if (c.model === "mlp") return `MLP ${[784, ...c.layers, 10].join("→")} (${c.activation})`;
+  const bn = c.model === "cnn-bn" ? " with batch norm" : "";
+  return `LeNet-5${bn}: conv 1→6 5×5, pool, conv 6→16 5×5, pool, ${[400, ...c.layers, 10].join("→")} (${c.activation})`;
 }

@@ -5,7 +5,10 @@
 import {
   checkConfig,
   DEFAULT_CONFIG,
+  DEFAULT_LAYERS,
   describeModel,
+  MODELS,
+  type ModelKind,
   OPTIMIZERS,
   type OptimizerName,
   parseLayers,
@@ -42,6 +45,12 @@ window.addEventListener("unhandledrejection", (e) =>
 
 // ---------------------------------------------------------------------------------------- controls
 
+const modelSelect = select("model");
+for (const [name, label] of Object.entries(MODELS)) modelSelect.add(new Option(label, name));
+modelSelect.value = DEFAULT_CONFIG.model;
+modelSelect.addEventListener("change", () => {
+  input("layers").value = DEFAULT_LAYERS[modelSelect.value as ModelKind].join(", ");
+});
 const optimizerSelect = select("optimizer");
 for (const [name, o] of Object.entries(OPTIMIZERS)) optimizerSelect.add(new Option(o.label, name));
 optimizerSelect.value = DEFAULT_CONFIG.optimizer;
@@ -58,6 +67,7 @@ function readConfig(): TrainConfig {
     return text === "" ? Number.NaN : Number(text);
   };
   return checkConfig({
+    model: modelSelect.value as ModelKind,
     layers: parseLayers(input("layers").value),
     activation: select("activation").value as TrainConfig["activation"],
     optimizer: optimizerSelect.value as OptimizerName,
@@ -178,6 +188,8 @@ function formatBytes(n: number): string {
 
 function showBuilt(info: BuiltInfo): void {
   built = info;
+  fitNext = true;
+  expanded = [];
   curves = { trainLoss: [], trainAcc: [], valLoss: [], valAcc: [], epochs: info.config.epochs };
   smoother = new Smoother();
   redrawCharts();
@@ -341,6 +353,8 @@ function showPrediction(probs: Float32Array): void {
 let expanded: string[] = [];
 let view: "modules" | "nodes" = "modules";
 let zoom = 1;
+/** A new run's graph opens fitted to the pane's width (never enlarged, never below 60%). */
+let fitNext = true;
 
 function showGraph(svg: string): void {
   const pane = $("graph");
@@ -350,6 +364,10 @@ function showGraph(svg: string): void {
   el.removeAttribute("width");
   el.removeAttribute("height");
   el.dataset.w = String(el.viewBox.baseVal.width);
+  if (fitNext) {
+    fitNext = false;
+    zoom = Math.max(0.6, Math.min(1, (pane.clientWidth - 16) / el.viewBox.baseVal.width));
+  }
   applyZoom();
   for (const g of el.querySelectorAll<SVGGElement>('g[id^="box:"]')) {
     g.addEventListener("click", () => {

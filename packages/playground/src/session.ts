@@ -29,7 +29,7 @@ import {
 } from "adjoint";
 import { checkConfig, type TrainConfig } from "./config";
 import type { Splits } from "./data";
-import { makeModel, makeOptimizer } from "./model";
+import { makeModel, makeOptimizer, sampleShape } from "./model";
 
 export interface SliceReport {
   epoch: number;
@@ -105,8 +105,10 @@ export class Session {
     const n = data.train.n;
     const B = Math.min(config.batch, n);
     this.batchSize = B;
+    // The same rows of 784 pixels, seen as [1, 28, 28] images by the CNNs.
+    const sample = sampleShape(config);
     const build = (rows: number): Part & { loss: Tensor; yT: Tensor } => {
-      const x = g.input(rows === B ? "x" : "x_rest", [rows, MNIST_PIXELS]);
+      const x = g.input(rows === B ? "x" : "x_rest", [rows, ...sample]);
       const t = g.input(rows === B ? "t" : "t_rest", [rows]);
       const y = this.model.build(x);
       const step = trainStep(crossEntropy(y, t), optimizer, { outputs: { y }, autoSchedule: false });
@@ -129,13 +131,13 @@ export class Session {
     }
     this.stepOutputs = outputs;
     this.model.train(false);
-    const vx = g.input("val_x", [data.val.n, MNIST_PIXELS]);
+    const vx = g.input("val_x", [data.val.n, ...sample]);
     const vt = g.input("val_t", [data.val.n]);
     const vy = this.model.build(vx);
     this.evalKernel = compile({ loss: crossEntropy(vy, vt), y: vy }, { cache: false });
     this.evalKernel.inputs.val_x.set(data.val.x);
     this.evalKernel.inputs.val_t.set(data.val.y);
-    const px = g.input("draw_x", [1, MNIST_PIXELS]);
+    const px = g.input("draw_x", [1, ...sample]);
     this.predictKernel = compile({ probs: softmax(this.model.build(px)) }, { cache: false });
     this.rng = new Rng(config.seed);
   }

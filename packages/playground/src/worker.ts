@@ -48,6 +48,7 @@ async function build(config: TrainConfig): Promise<Session> {
   const d = await data();
   const s = new Session(d, config);
   session = s;
+  graphRequest = { ...graphRequest, expanded: [] }; // a new graph: its boxes open afresh
   const k = s.kernel;
   post({
     type: "built",
