@@ -7,7 +7,8 @@ Rerun (from the repository root; needs a Python that has torch, e.g. Debian's py
 Generated with torch 1.13.0a0 (Debian's python3-torch), whose exporter writes opsets up to 17; the
 version used is written into every JSON file as "torch". For each model NAME it writes to
 tests/fixtures/onnx/:
-    NAME.onnx : the model, exported in eval mode with its params as initializers (kept by name)
+    NAME.onnx : the model, exported in eval mode with its params as initializers (kept by name; batch
+                norms as BatchNormalization nodes, their running statistics as initializers)
     NAME.json : torch    : torch version
                 opset    : the opset it was exported with
                 input    : {"name", "shape", "data"} (float32 values, flat, row-major)
@@ -45,6 +46,34 @@ class Ops(nn.Module):
         return torch.relu(h) + h * 0.1
 
 
+def cnn():
+    """Every convolutional op torch writes for a small CNN: Pad (asymmetric ZeroPad2d), Conv (padded;
+    strided, dilated, grouped), BatchNormalization, MaxPool (padded), AveragePool (padded, counting it),
+    Flatten, Gemm, LayerNormalization."""
+    return nn.Sequential(
+        nn.ZeroPad2d((1, 0, 1, 0)),
+        nn.Conv2d(2, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2, padding=1),
+        nn.Conv2d(4, 6, (3, 2), stride=(1, 2), dilation=(1, 2), groups=2),
+        nn.AvgPool2d(2, stride=1, padding=1),
+        nn.Flatten(),
+        nn.Linear(72, 8),
+        nn.LayerNorm(8),
+        nn.Linear(8, 3),
+    )
+
+
+def lenet():
+    """A LeNet-like net with a global average pool (GlobalAveragePool), dynamic batch, opset 13."""
+    return nn.Sequential(
+        nn.Conv2d(1, 3, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, 4, 3), nn.Tanh(), nn.AvgPool2d(2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3),
+    )
+
+
 MODELS = [
     # name, module, input shape, opset, dynamic batch
     ("mlp_relu", lambda: nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4)), [3, 6], 13, False),
@@ -75,6 +104,8 @@ MODELS = [
     ("ops", Ops, [3, 5], 16, False),
     # Fits the iris dataset (4 features, 3 classes; logits): `adjoint train --dataset iris --init-from` it.
     ("iris_mlp", lambda: nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3)), [5, 4], 17, True),
+    ("cnn", cnn, [2, 2, 8, 8], 17, False),
+    ("lenet", lenet, [2, 1, 12, 12], 13, True),
 ]
 
 
@@ -86,13 +117,20 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     for index, (name, make, shape, opset, dynamic) in enumerate(MODELS):
         torch.manual_seed(index)
-        model = make().eval()
+        model = make()
+        with torch.no_grad():  # batch norms get non-trivial running statistics
+            for _ in range(3):
+                model.train()(torch.randn(*shape) * 2 + 0.5)
+        model.eval()
         x = torch.randn(*shape)
         path = os.path.join(OUT, f"{name}.onnx")
         axes = {"x": {0: "batch"}, "y": {0: "batch"}} if dynamic else None
         torch.onnx.export(
             model, (x,), path, input_names=["x"], output_names=["y"], opset_version=opset,
             dynamic_axes=axes, do_constant_folding=True,
+            # PRESERVE (the model is in eval mode): batch norms stay BatchNormalization nodes with their
+            # params, instead of being folded into the convolutions' weights (EVAL's peephole).
+            training=torch.onnx.TrainingMode.PRESERVE,
         )
         y = model(x)
         weights = torch.randn(*y.shape)

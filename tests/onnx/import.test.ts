@@ -4,6 +4,9 @@
  * PyTorch's, within 1e-5 of their scale. Also: Adjoint → ONNX → Adjoint at every opset 13–18.
  */
 import {
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
   evaluate,
   exportOnnx,
   Flatten,
@@ -11,9 +14,11 @@ import {
   Graph,
   grad,
   importOnnx,
+  LayerNorm,
   LeakyReLU,
   OnnxModel,
   Linear,
+  MaxPool2d,
   ReLU,
   Sequential,
   Sigmoid,
@@ -22,6 +27,7 @@ import {
   Tanh,
 } from "adjoint";
 import { describe, expect, it } from "vitest";
+import { decodeModel } from "../../packages/nn/src/formats/onnx/schema";
 import { fixtures } from "./fixtures";
 import { data, relativeError } from "./ort";
 
@@ -114,6 +120,37 @@ describe("Adjoint → ONNX → Adjoint", () => {
         expect(relativeError(evaluate(m.outputs.y, { x: feed }), want)).toBeLessThan(1e-7);
         expect(Object.keys(m.params).length).toBe(6);
       }
+    });
+  }
+});
+
+describe("Adjoint → ONNX → Adjoint: convolutional", () => {
+  for (const opset of [13, 17]) {
+    it(`opset ${opset}: Conv, BatchNormalization, MaxPool, AveragePool, Pad, LayerNormalization round-trip`, () => {
+      const net = new Sequential(
+        new Conv2d(2, 4, 3, { padding: 1 }),
+        new BatchNorm2d(4),
+        new ReLU(),
+        new MaxPool2d(2, { padding: 1 }),
+        new Conv2d(4, 4, [3, 2], { groups: 2, dilation: [1, 2], stride: [1, 2] }),
+        new AvgPool2d(2, { stride: 1, padding: 1 }),
+        new Flatten(),
+        new Linear(48, 8),
+        new LayerNorm(8),
+      ).eval();
+      const g = new Graph({ seed: 5 });
+      const x = g.input("x", [3, 2, 9, 9]);
+      const y = net.build(x).reshape([3, 2, 4]).pad([1, 0, 1, 2], -1);
+      for (const [n, t] of net.namedBuffers())
+        t.value.set(data(t.size, 9).map((v) => (n.endsWith("var") ? 1 + Math.abs(v) : v)));
+      const bytes = exportOnnx({ y }, { opset, dynamicBatch: true });
+      const m = importOnnx(bytes, new Graph(), { batch: 3 });
+      const feed = data(x.size, 2);
+      expect(relativeError(evaluate(m.outputs.y, { x: feed }), evaluate(y, { x: feed }))).toBeLessThan(1e-7);
+      expect(Object.keys(m.frozen).sort()).toEqual(["1.running_mean", "1.running_var"]);
+      const again = decodeModel(exportOnnx(m.outputs, { opset })).graph!.node!.map((n) => n.op_type);
+      const first = decodeModel(bytes).graph!.node!.map((n) => n.op_type);
+      expect(again.filter((o) => o !== "Constant")).toEqual(first.filter((o) => o !== "Constant"));
     });
   }
 });

@@ -9,7 +9,7 @@ import { fixtures } from "./fixtures";
 import { data, relativeError, runOrt } from "./ort";
 
 describe("PyTorch → fine-tune in Adjoint → export → ONNX Runtime", () => {
-  for (const name of ["mlp_tanh_softmax", "mlp_gelu", "flatten_logsoftmax"]) {
+  for (const name of ["mlp_tanh_softmax", "mlp_gelu", "flatten_logsoftmax", "cnn", "lenet"]) {
     it(`${name}: 100 steps of Adam, then ORT gives the fine-tuned outputs`, async () => {
       const f = fixtures().find((x) => x.name === name)!;
       const batch = 8;
@@ -23,8 +23,10 @@ describe("PyTorch → fine-tune in Adjoint → export → ONNX Runtime", () => {
       const wanted = Float32Array.from({ length: y.size }, (_, i) =>
         i % classes === Math.floor(i / classes) % classes ? 1 : 0,
       );
-      // Probabilities (softmax/sigmoid outputs) fit targets by squared error; log-probabilities by cross-entropy.
-      const loss = name === "flatten_logsoftmax" ? crossEntropy(y, target) : mseLoss(y, target);
+      // Probabilities (softmax/sigmoid outputs) fit targets by squared error; logits and log-probabilities
+      // by cross-entropy.
+      const probabilities = name === "mlp_tanh_softmax" || name === "mlp_gelu";
+      const loss = probabilities ? mseLoss(y, target) : crossEntropy(y, target);
       const before = evaluate(y, { [x.name!]: xs });
       const step = trainStep(loss, optim.adam({ lr: 0.01 }));
       const losses: number[] = [];

@@ -75,6 +75,16 @@ export function int64(v: Int64 | bigint | undefined | null, what: string): numbe
   return n;
 }
 
+/**
+ * An int64 value of tensor data, clamped to ±(2^53 − 1): exporters write INT64_MAX and INT64_MIN as
+ * "to the end" in Slice and similar, which no real index or size reaches.
+ */
+function saturated(v: Int64 | bigint): number {
+  const n = typeof v === "number" ? v : Number(typeof v === "bigint" ? v : v.toString());
+  if (Number.isNaN(n)) return 0;
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Math.trunc(n)));
+}
+
 export function checkedDims(raw: readonly Int64[] | undefined, what: string, limits: ImportLimits): number[] {
   const dims = (raw ?? []).map((d, i) => int64(d, `${what}: dimension ${i}`));
   if (dims.length > 32) throw new E(`${what}: rank ${dims.length} is more than 32`);
@@ -140,12 +150,12 @@ export function tensorOf(t: TensorProto, what: string, limits: ImportLimits): Co
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let i = 0; i < n; i++) {
         const v = size === 8 ? view.getBigInt64(i * 8, true) : BigInt(view.getInt32(i * 4, true));
-        values.push(int64(v, `${what} [${i}]`));
+        values.push(saturated(v));
       }
     } else {
       const list = type === DataType.INT64 ? (t.int64_data ?? []) : (t.int32_data ?? []);
       expectLength(list.length, "values");
-      for (let i = 0; i < n; i++) values.push(int64(list[i], `${what} [${i}]`));
+      for (let i = 0; i < n; i++) values.push(saturated(list[i]));
     }
     return { dtype: "int", dims, data: values };
   }

@@ -9,6 +9,7 @@ import {
   erf,
   logSoftmax,
   pad,
+  pad2d,
   reshape,
   slice,
   softmax,
@@ -124,6 +125,22 @@ function reshapeTarget(
   });
 }
 
+/** Elements of a constant at the given indices per axis (row-major). */
+function gatherConst(c: ConstTensor, picks: readonly (readonly number[])[]): ConstTensor {
+  const dims = picks.map((p) => p.length);
+  const strides = c.dims.map((_, i) => prod(c.dims.slice(i + 1)));
+  const out: number[] = [];
+  const walk = (axis: number, offset: number) => {
+    if (axis === dims.length) {
+      out.push(Number(c.data[offset]));
+      return;
+    }
+    for (const k of picks[axis]) walk(axis + 1, offset + k * strides[axis]);
+  };
+  if (prod(dims) > 0) walk(0, 0);
+  return { dtype: c.dtype, dims, data: c.dtype === "float" ? Float32Array.from(out) : out };
+}
+
 export const BUILDERS: Record<string, Builder> = {
   Identity: unary((x) => x),
   Relu: unary((x) => x.relu()),
@@ -235,9 +252,26 @@ export const BUILDERS: Record<string, Builder> = {
   },
   Transpose(ctx) {
     ctx.allow("perm");
-    const x = ctx.tensor(0);
-    const perm = ctx.intList("perm") ?? x.shape.map((_, i) => x.rank - 1 - i);
-    return [T(x.permute(perm.map((p) => ctx.axis(p, x.rank, "perm entry"))))];
+    const v = ctx.value(0);
+    const dims = v.kind === "tensor" ? v.t.shape : v.c.dims;
+    const perm = (ctx.intList("perm") ?? dims.map((_, i) => dims.length - 1 - i)).map((p) =>
+      ctx.axis(p, dims.length, "perm entry"),
+    );
+    if (new Set(perm).size !== dims.length || perm.length !== dims.length) {
+      throw ctx.fail(`perm [${perm.join(",")}] is not a permutation of ${dims.length} axes`);
+    }
+    if (v.kind === "tensor") return [T(v.t.permute(perm))];
+    // A constant (a shape computation): out[i...] = in[i permuted back].
+    const strides = v.c.dims.map((_, i) => prod(v.c.dims.slice(i + 1)));
+    const outDims = perm.map((p) => dims[p]);
+    const out: number[] = [];
+    const walk = (axis: number, offset: number) => {
+      if (axis === outDims.length) return void out.push(Number(v.c.data[offset]));
+      for (let k = 0; k < outDims[axis]; k++) walk(axis + 1, offset + k * strides[perm[axis]]);
+    };
+    if (prod(outDims) > 0) walk(0, 0);
+    const data = v.c.dtype === "float" ? Float32Array.from(out) : out;
+    return [{ kind: "const", c: { dtype: v.c.dtype, dims: outDims, data } }];
   },
   Concat(ctx) {
     ctx.allow("axis");
@@ -326,23 +360,59 @@ export const BUILDERS: Record<string, Builder> = {
   },
   Slice(ctx) {
     ctx.allow();
-    let x = ctx.tensor(0);
+    const v = ctx.value(0);
+    const rank = v.kind === "tensor" ? v.t.rank : v.c.dims.length;
+    const dims = v.kind === "tensor" ? v.t.shape : v.c.dims;
     const starts = ctx.ints(1);
     const ends = ctx.ints(2);
-    const axes = ctx.has(3) ? ctx.ints(3) : starts.map((_, i) => i);
+    const axes = (ctx.has(3) ? ctx.ints(3) : starts.map((_, i) => i)).map((a) => ctx.axis(a, rank));
     const steps = ctx.has(4) ? ctx.ints(4) : starts.map(() => 1);
     if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
       throw ctx.fail("starts, ends, axes and steps must have the same length");
     }
-    starts.forEach((s, i) => {
-      if (steps[i] !== 1) throw ctx.fail(`step ${steps[i]} is not supported (only 1)`);
-      const axis = ctx.axis(axes[i], x.rank);
-      const n = x.shape[axis];
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
-      const [a, b] = [clamp(s), clamp(ends[i])];
-      x = slice(x, a, Math.max(a, b), axis);
+    if (new Set(axes).size !== axes.length) throw ctx.fail(`axes [${axes.join(",")}] repeat an axis`);
+    // Per axis, the indices taken (ONNX's clamping rules).
+    const picks = dims.map((d) => Array.from({ length: d }, (_, i) => i));
+    axes.forEach((axis, i) => {
+      const d = dims[axis];
+      const step = steps[i];
+      if (step === 0) throw ctx.fail("a step of 0");
+      const wrap = (x: number) => (x < 0 ? x + d : x);
+      const s =
+        step > 0 ? Math.min(Math.max(wrap(starts[i]), 0), d) : Math.min(Math.max(wrap(starts[i]), 0), d - 1);
+      const e =
+        step > 0 ? Math.min(Math.max(wrap(ends[i]), 0), d) : Math.min(Math.max(wrap(ends[i]), -1), d - 1);
+      const idx: number[] = [];
+      for (let k = s; step > 0 ? k < e : k > e; k += step) idx.push(k);
+      picks[axis] = idx;
+    });
+    if (v.kind === "const") return [{ kind: "const", c: gatherConst(v.c, picks) }];
+    let x = v.t;
+    picks.forEach((idx, axis) => {
+      if (idx.length === dims[axis]) return;
+      const contiguous = idx.every((k, j) => k === idx[0] + j);
+      if (!contiguous)
+        throw ctx.fail(`a step other than 1 on a computed tensor (axis ${axis}) is not supported`);
+      const a = idx.length ? idx[0] : 0;
+      x = slice(x, a, a + idx.length, axis);
     });
     return [T(x)];
+  },
+  ConstantOfShape(ctx) {
+    ctx.allow("value");
+    const shape = ctx.ints(0);
+    const attr = ctx.node.attrs.get("value");
+    const fill: ConstTensor =
+      attr?.kind === "tensor" ? attr.value : { dtype: "float", dims: [1], data: Float32Array.of(0) };
+    if (fill.data.length !== 1) throw ctx.fail("value must hold one element");
+    if (shape.some((d) => d < 0) || prod(shape) > 1 << 24)
+      throw ctx.fail(`shape [${shape.join(",")}] is out of range`);
+    const n = prod(shape);
+    const data =
+      fill.dtype === "int"
+        ? new Array<number>(n).fill(Number(fill.data[0]))
+        : new Float32Array(n).fill(Number(fill.data[0]));
+    return [{ kind: "const", c: { dtype: fill.dtype, dims: shape, data } }];
   },
   Pad(ctx) {
     ctx.allow("mode");
@@ -354,10 +424,21 @@ export const BUILDERS: Record<string, Builder> = {
     const value = ctx.has(2) ? ctx.scalar(2) : 0;
     const axes = ctx.has(3) ? ctx.ints(3).map((a) => ctx.axis(a, x.rank)) : x.shape.map((_, i) => i);
     if (pads.length !== 2 * axes.length) throw ctx.fail(`${pads.length} pads for ${axes.length} axes`);
+    if (pads.some((p) => p < 0)) throw ctx.fail(`negative pads [${pads.join(",")}] are not supported`);
+    const before = new Array<number>(x.rank).fill(0);
+    const after = new Array<number>(x.rank).fill(0);
     axes.forEach((axis, i) => {
-      const [before, after] = [pads[i], pads[i + axes.length]];
-      if (before < 0 || after < 0) throw ctx.fail(`negative pads [${pads.join(",")}] are not supported`);
-      if (before > 0 || after > 0) x = pad(x, before, after, axis, value);
+      before[axis] += pads[i];
+      after[axis] += pads[i + axes.length];
+    });
+    const r = x.rank;
+    const onlyLastTwo = r >= 2 && before.every((p, i) => i >= r - 2 || (p === 0 && after[i] === 0));
+    if (onlyLastTwo) {
+      // core's pad2d: one composite, exported back as one Pad.
+      return [T(pad2d(x, [before[r - 2], after[r - 2], before[r - 1], after[r - 1]], value))];
+    }
+    before.forEach((b, axis) => {
+      if (b > 0 || after[axis] > 0) x = pad(x, b, after[axis], axis, value);
     });
     return [T(x)];
   },

@@ -4,7 +4,7 @@
  * is raised; only a model that built completely is then copied into the caller's graph. So a bad file
  * leaves the caller's graph as it was, and every failure is one Error whose message starts "importOnnx:".
  */
-import { Graph, Tensor } from "@adjoint/core";
+import { Graph, markComposite, Tensor } from "@adjoint/core";
 import { OnnxImportError as E, errorText } from "./errors";
 import { type LeafFactory, NodeContext, type Value } from "./import-context";
 import {
@@ -14,7 +14,10 @@ import {
   type OnnxGraph,
   readModel,
 } from "./import-model";
-import { BUILDERS } from "./import-ops";
+import { CONV_BUILDERS } from "./import-conv";
+import { BUILDERS as BASIC_BUILDERS } from "./import-ops";
+
+const BUILDERS = { ...BASIC_BUILDERS, ...CONV_BUILDERS };
 
 export interface ImportOnnxOptions {
   /** The size of a symbolic batch dimension (axis 0 of an input; default 1). */
@@ -259,6 +262,16 @@ function copyInto(m: ImportedOnnx, h: Graph, options: ImportOnnxOptions): Import
         t.inputs.map((x) => map.get(x.id)!),
         t.attrs,
       );
+    // The composite marks (conv2d, pools, norms) come along, so the model exports back to the same ops.
+    if (t.composite) {
+      const { op, inputs, attrs } = t.composite;
+      markComposite(
+        c,
+        op,
+        inputs.map((x) => map.get(x.id)!),
+        attrs,
+      );
+    }
     map.set(t.id, c);
   }
   const remap = (r: Record<string, Tensor>) =>
