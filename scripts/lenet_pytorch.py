@@ -12,8 +12,8 @@ Recipes (the same as the CLI's):
   issue    conv 1->6 5x5 pad 2, ReLU, max pool 2, conv 6->16 5x5, ReLU, max pool 2, flatten,
            400->120->84->10 (ReLU); Adam lr 1e-3, batch 64, 10 epochs, shuffled each epoch.
   default  the same network with BatchNorm2d after each conv and BatchNorm1d after each hidden Linear
-           (`adjoint train --model cnn` with no other options): Adam lr 2e-3 decayed per epoch as
-           lr*exp(-0.2*k), batch 64, 8 epochs.
+           (`adjoint train`, i.e. --model cnn-bn with no other options): Adam lr 3e-3 decayed per
+           epoch as lr*exp(-0.35*k), batch 64, 6 epochs.
 """
 
 import argparse
@@ -59,7 +59,7 @@ def lenet(batch_norm):
 
 RECIPES = {
     "issue": dict(batch_norm=False, lr=1e-3, epochs=10, decay=0.0),
-    "default": dict(batch_norm=True, lr=2e-3, epochs=8, decay=0.2),
+    "default": dict(batch_norm=True, lr=3e-3, epochs=6, decay=0.35),
 }
 
 

@@ -28,18 +28,18 @@ function usageError(f: () => unknown): UsageError {
 }
 
 describe("parseTrainOptions", () => {
-  it("has the documented defaults: LeNet-5 with batch norm on MNIST, Adam lr 2e-3 decayed exp:0.2, batch 64, 8 epochs", () => {
+  it("has the documented defaults: LeNet-5 with batch norm on MNIST, Adam lr 3e-3 decayed exp:0.35, batch 64, 6 epochs", () => {
     expect(parseTrainOptions([], NOW)).toEqual({
       dataset: "mnist",
       model: "cnn-bn",
       layers: [120, 84],
       activation: "relu",
       optimizer: "adam",
-      lr: 0.002,
+      lr: 0.003,
       batch: 64,
       seed: 0,
-      schedule: { kind: "exp", tau: 0.2 },
-      epochs: 8,
+      schedule: { kind: "exp", tau: 0.35 },
+      epochs: 6,
       earlyStopping: null,
       valFraction: 0.1,
       out: "runs/mnist-seed0-20250131-142501",
@@ -129,9 +129,9 @@ describe("parseTrainOptions", () => {
       model: "cnn-bn",
       layers: [120, 84],
       optimizer: "adam",
-      lr: 0.002,
-      schedule: { kind: "exp", tau: 0.2 },
-      epochs: 8,
+      lr: 0.003,
+      schedule: { kind: "exp", tau: 0.35 },
+      epochs: 6,
     });
     // Options given win over the recipe; another optimizer keeps its own default lr.
     expect(

@@ -36,13 +36,13 @@ export const DEFAULT_LAYERS: Readonly<Record<ModelName, readonly number[]>> = {
 
 /**
  * A model's own recipe, used for the options not given: cnn-bn (the default on MNIST) trains with Adam at
- * lr 0.002 decayed per epoch as lr·e^(−0.2k), for 8 epochs (scripts/lenet_pytorch.py --recipe default is the
+ * lr 0.003 decayed per epoch as lr·e^(−0.35k), for 6 epochs (scripts/lenet_pytorch.py --recipe default is the
  * same recipe in PyTorch).
  */
 export const MODEL_RECIPES: Readonly<
   Partial<Record<ModelName, { lr: Partial<Record<OptimizerName, number>>; schedule: string; epochs: number }>>
 > = {
-  "cnn-bn": { lr: { adam: 0.002, adamw: 0.002 }, schedule: "exp:0.2", epochs: 8 },
+  "cnn-bn": { lr: { adam: 0.003, adamw: 0.003 }, schedule: "exp:0.35", epochs: 6 },
 };
 
 export const ACTIVATIONS = ["relu", "tanh", "sigmoid"] as const;
@@ -150,7 +150,7 @@ function addModelOptions(cmd: Command): Command {
     .addOption(opt("--dataset <name>", `dataset: ${DATASETS.join("|")}`, "mnist"))
     .option(
       "--model <name>",
-      `model: ${MODELS.join("|")} (mlp: Linear layers; cnn: LeNet-5; cnn-bn: LeNet-5 with batch norm, trained by default with adam lr 0.002, schedule exp:0.2, 8 epochs) (default: ${DEFAULT_MODEL.mnist} for mnist, ${DEFAULT_MODEL.iris} otherwise)`,
+      `model: ${MODELS.join("|")} (mlp: Linear layers; cnn: LeNet-5; cnn-bn: LeNet-5 with batch norm, trained by default with adam lr 0.003, schedule exp:0.35, 6 epochs) (default: ${DEFAULT_MODEL.mnist} for mnist, ${DEFAULT_MODEL.iris} otherwise)`,
     )
     .option(
       "--layers <sizes>",
@@ -168,13 +168,13 @@ export function addTrainOptions(cmd: Command): Command {
   return cmd
     .option(
       "--schedule <spec>",
-      "learning-rate schedule per epoch: const | time:TAU (a_k = a_{k-1}/(1+TAU*k)) | exp:TAU (a_k = lr*e^(-TAU*k)) (default: const; exp:0.2 for cnn-bn)",
+      "learning-rate schedule per epoch: const | time:TAU (a_k = a_{k-1}/(1+TAU*k)) | exp:TAU (a_k = lr*e^(-TAU*k)) (default: const; exp:0.35 for cnn-bn)",
     )
     .option(
       "--epochs <n>",
       `passes over the training data (default: ${Object.entries(DEFAULT_EPOCHS)
         .map(([d, e]) => `${e} for ${d}`)
-        .join(", ")}; 8 for cnn-bn)`,
+        .join(", ")}; 6 for cnn-bn)`,
     )
     .option(
       "--early-stopping <patience>",

@@ -86,7 +86,8 @@ export async function makeDumps(s: StepGraph, title: string): Promise<Dumps> {
   const header = [
     `# ${title}`,
     "# One training step: forward, loss, the gradient graph (nodes marked grad) and the optimizer's updates.",
-    "# After each node: its module, grad for gradient nodes, and the fused group (loop nest) the compiler put it in.",
+    "# After each node: its module, the composite op whose result it is, e.g. (conv2d), grad for gradient nodes,",
+    "# and the fused group (loop nest) the compiler put it in.",
     "",
   ].join("\n");
   const dot = toDot(s.graph, { outputs, groups, title });
