@@ -12,7 +12,9 @@ import { listMatmul } from "../wasm/listing";
 import { instantiateMatmul, type MatmulSpec, packBytes } from "../wasm/matmul";
 import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
 import { contiguous } from "./loops";
-import { matmulGeometry, type RenderContext, type Renderer, renderElementwiseOver } from "./render";
+import type { RenderContext, Renderer } from "./context";
+import { renderElementwiseOver } from "./elementwise";
+import { matmulGeometry } from "./matmul-js";
 
 /**
  * Products below this many multiply-adds stay in JS: a call into wasm costs little (~15 ns), but the

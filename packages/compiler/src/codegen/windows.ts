@@ -11,7 +11,7 @@ import type { Group } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
 import { collapse, contiguous, stridesIn } from "./loops";
-import type { RenderContext } from "./render";
+import type { RenderContext } from "./context";
 
 function bufferAccess(ctx: RenderContext, input: number, op: string): Access & { kind: "buffer" } {
   const a = ctx.schedule.views.access(input)!;

@@ -6,7 +6,7 @@
  * target's storage: no copy at the end of the step.
  */
 import { formatShape, type Shape, sameShape, sizeOf } from "@adjoint/core";
-import { matmulScratchFloats } from "../codegen/render";
+import { matmulScratchFloats } from "../schedule/matmul-lowering";
 import type { Group, Schedule } from "../schedule/fuse";
 import { isContiguous } from "../schedule/views";
 

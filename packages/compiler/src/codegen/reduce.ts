@@ -1,0 +1,92 @@
+/** Reductions (sum, max, logsumexp) over some axes, with their fused elementwise prologue. */
+import { bin, cond, type Expr, id, logical, math, num } from "@adjoint/core";
+import { affine, assign, block, constDecl, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
+import { collapse, contiguous, stridesIn } from "./loops";
+import { memberStatements, operandStrides, reader, type Renderer } from "./context";
+
+export const renderReduce: Renderer = (g, ctx) => {
+  const p = ctx.schedule.program;
+  const root = p.nodes[g.root!];
+  const x = root.inputs[0];
+  const inShape = p.nodes[x].shape;
+  const axes = root.attrs.axes as number[];
+  const kept = inShape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...kept, ...axes];
+  const permuted = (s: readonly number[]) => order.map((d) => s[d]);
+  const loop = permuted(inShape);
+  const prologue = g.nodes.filter((n) => n !== g.root);
+
+  // The output is contiguous over the kept dims (keepdims layout), constant over the reduced ones.
+  const keepShape = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const outStrides = contiguous(keepShape).map((s, i) => (axes.includes(i) ? 0 : s));
+  const lists = [
+    outStrides,
+    ...operandStrides(ctx, prologue, inShape),
+    ...(prologue.includes(x) ? [] : [stridesIn(ctx.schedule.views.access(x)!, inShape)]),
+  ].map(permuted);
+  const outer = collapse(
+    loop.slice(0, kept.length),
+    lists.map((s) => s.slice(0, kept.length)),
+  );
+  const inner = collapse(
+    loop.slice(kept.length),
+    lists.map((s) => s.slice(kept.length)),
+  );
+  const fullMap = (s: readonly number[]) => {
+    const ps = permuted(s);
+    return [...outer.map(ps.slice(0, kept.length)), ...inner.map(ps.slice(kept.length))];
+  };
+  const read = reader(ctx, inShape, fullMap);
+  const outIndex = (ov: Expr[]) =>
+    affine(ctx.plan.location.get(g.root!)!, ov, outer.map(permuted(outStrides).slice(0, kept.length)));
+
+  // In a block: when the reduced loop vanishes (size-1 axes), two passes would declare `v` twice.
+  const valueLoop = (ov: Expr[], combine: (v: Expr) => Stmt[]) => [
+    block(
+      loopNest("r", inner.dims, (rv) => {
+        const vars = [...ov, ...rv];
+        const locals = new Set<number>();
+        return [
+          ...memberStatements(ctx, prologue, vars, read, locals),
+          constDecl("v", read(x, vars, locals)),
+          ...combine(id("v")),
+        ];
+      }),
+    ),
+  ];
+
+  const acc = id("acc");
+  return loopNest("o", outer.dims, (ov) => {
+    switch (root.op) {
+      case "sum":
+        return [
+          letDecl("acc", num(0)),
+          ...valueLoop(ov, (v) => [assign(acc, v, "+=")]),
+          assign(load(outIndex(ov)), acc),
+        ];
+      case "max":
+        return [
+          letDecl("acc", num(Number.NEGATIVE_INFINITY)),
+          // v !== v lets a NaN through instead of silently dropping it.
+          ...valueLoop(ov, (v) => [
+            ifStmt(logical("||", bin(">", v, acc), bin("!==", v, v)), [assign(acc, v)]),
+          ]),
+          assign(load(outIndex(ov)), acc),
+        ];
+      case "logsumexp":
+        return [
+          letDecl("acc", num(Number.NEGATIVE_INFINITY)),
+          ...valueLoop(ov, (v) => [
+            ifStmt(logical("||", bin(">", v, acc), bin("!==", v, v)), [assign(acc, v)]),
+          ]),
+          letDecl("s", num(0)),
+          ...valueLoop(ov, (v) => [assign(id("s"), math("exp", bin("-", v, acc)), "+=")]),
+          assign(
+            load(outIndex(ov)),
+            cond(bin("===", acc, num(Number.NEGATIVE_INFINITY)), acc, bin("+", acc, math("log", id("s")))),
+          ),
+        ];
+    }
+    throw new Error(`codegen: no renderer for reduction ${root.op}`);
+  });
+};
