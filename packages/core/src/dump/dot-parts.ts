@@ -1,7 +1,24 @@
-/** What the node-level and module-level DOT dumps share: node colors, node statements, quoting. */
+/** What the node-level and module-level DOT dumps share: their options, node colors, node statements, quoting. */
 import { formatShape } from "../shape";
 import type { Tensor } from "../tensor";
 import { formatAttr } from "./select";
+
+export interface DotOptions {
+  outputs?: readonly Tensor[] | Record<string, Tensor>;
+  /** Groups drawn as clusters inside their module's cluster: node id -> group label (fused groups). */
+  groups?: ReadonlyMap<number, string>;
+  title?: string;
+  /**
+   * "nodes" (default): every node. "modules": each module's forward ops, its gradient ops and each
+   * parameter's optimizer update drawn as one box (an SVG element with id "box:<key>"), except the
+   * boxes listed in `expanded`, which open as clusters (see boxes.ts for the keys).
+   */
+  view?: "nodes" | "modules";
+  /** Box keys drawn open in the "modules" view, e.g. ["m:0", "u:0.weight"]. */
+  expanded?: readonly string[];
+  /** Module path -> type name ("0" -> "Linear"), for the titles of the "modules" view's boxes. */
+  moduleTypes?: Readonly<Record<string, string>>;
+}
 
 export const COLORS = {
   input: "lightgray",

@@ -3,30 +3,14 @@
  * clusters by module path (and, from the compiler, by fused group), gradient nodes in another color.
  * Built by iterating the node list: no recursion limit on deep graphs.
  */
-import type { Graph } from "../graph";
 import type { Tensor } from "../tensor";
-import { nodeLine, quote } from "./dot-parts";
+import { type DotOptions, nodeLine, quote } from "./dot-parts";
 import { toModuleDot } from "./module-dot";
-import { nodesToShow, outputList } from "./select";
+import { type DumpedGraph, nodesToShow, outputList } from "./select";
 
-export interface DotOptions {
-  outputs?: readonly Tensor[] | Record<string, Tensor>;
-  /** Groups drawn as clusters inside their module's cluster: node id -> group label (fused groups). */
-  groups?: ReadonlyMap<number, string>;
-  title?: string;
-  /**
-   * "nodes" (default): every node. "modules": each module's forward ops, its gradient ops and each
-   * parameter's optimizer update drawn as one box (an SVG element with id "box:<key>"), except the
-   * boxes listed in `expanded`, which open as clusters (see boxes.ts for the keys).
-   */
-  view?: "nodes" | "modules";
-  /** Box keys drawn open in the "modules" view, e.g. ["m:0", "u:0.weight"]. */
-  expanded?: readonly string[];
-  /** Module path -> type name ("0" -> "Linear"), for the titles of the "modules" view's boxes. */
-  moduleTypes?: Readonly<Record<string, string>>;
-}
+export type { DotOptions } from "./dot-parts";
 
-export function toDot(graph: Graph, options: DotOptions = {}): string {
+export function toDot(graph: DumpedGraph, options: DotOptions = {}): string {
   if (options.view === "modules") return toModuleDot(graph, options);
   const outs = outputList(options.outputs);
   const outputIds = new Map(outs.map(([k, t]) => [t.id, k]));

@@ -3,13 +3,11 @@
  * its nested boxes and nodes, fused groups dashed inside it). Edges join what is visible: an edge into a
  * closed box is drawn once to the box, however many of its nodes it reaches.
  */
-import type { Graph } from "../graph";
 import { formatShape } from "../shape";
 import type { Tensor } from "../tensor";
 import { type Box, boxLayout } from "./boxes";
-import type { DotOptions } from "./dot";
-import { nodeLine, quote } from "./dot-parts";
-import { nodesToShow, outputList } from "./select";
+import { type DotOptions, nodeLine, quote } from "./dot-parts";
+import { type DumpedGraph, nodesToShow, outputList } from "./select";
 
 const BOX_STYLE: Record<Box["kind"], string> = {
   module: 'style="rounded,filled,bold", fillcolor=white, color=gray30',
@@ -22,7 +20,7 @@ const CLUSTER_STYLE: Record<Box["kind"], string> = {
   update: 'style="rounded,filled"; fillcolor="#f6f5fc"; color=slateblue4',
 };
 
-export function toModuleDot(graph: Graph, options: DotOptions): string {
+export function toModuleDot(graph: DumpedGraph, options: DotOptions): string {
   const outs = outputList(options.outputs);
   const outputIds = new Map(outs.map(([k, t]) => [t.id, k]));
   const nodes = nodesToShow(

@@ -1,9 +1,16 @@
-import type { Graph } from "../graph";
 import type { Tensor } from "../tensor";
 import { dependencies } from "../walk";
 
+/**
+ * What a dump reads of a graph: its nodes in creation order. A Graph is one; the dumps need nothing else of
+ * it, so they come after graph.ts in reading order without importing it.
+ */
+export interface DumpedGraph {
+  readonly nodes: readonly Tensor[];
+}
+
 /** The nodes a dump shows: all of the graph's, or those the outputs depend on; leaves first, then ops. */
-export function nodesToShow(graph: Graph, outputs?: readonly Tensor[]): Tensor[] {
+export function nodesToShow(graph: DumpedGraph, outputs?: readonly Tensor[]): Tensor[] {
   let nodes = graph.nodes;
   if (outputs && outputs.length > 0) {
     const needed = dependencies(outputs);

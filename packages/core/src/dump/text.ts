@@ -3,10 +3,9 @@
  *   %5 = matmul %1, %4 : f32[64,128]   # 0
  * Leaves come first; numbering is by position in the dump, so the text is stable and snapshot-testable.
  */
-import type { Graph } from "../graph";
 import { formatShape } from "../shape";
 import type { Tensor } from "../tensor";
-import { formatAttr, nodesToShow, outputList } from "./select";
+import { type DumpedGraph, formatAttr, nodesToShow, outputList } from "./select";
 
 export interface TextOptions {
   /** Only what these outputs depend on, and a closing `return` line naming them. */
@@ -15,7 +14,7 @@ export interface TextOptions {
   annotate?: (node: Tensor) => string | undefined;
 }
 
-export function toText(graph: Graph, options: TextOptions = {}): string {
+export function toText(graph: DumpedGraph, options: TextOptions = {}): string {
   const outs = outputList(options.outputs);
   const nodes = nodesToShow(
     graph,

@@ -12,7 +12,7 @@
  */
 import { formatShape, normalizeAxis, ShapeError, sizeOf } from "../shape";
 import type { Attrs, Tensor } from "../tensor";
-import { reductionMap } from "./reduce";
+import { reductionMap } from "./reduction-map";
 import { defineOp } from "./registry";
 
 export type Pair = number | readonly [number, number];
