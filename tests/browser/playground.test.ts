@@ -114,4 +114,46 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
       .toMatch(/^Training diverged: the (validation )?loss \S+ \S+ (at|after) epoch \d+.*smaller than 10\.$/);
     expect(problems).toEqual([]);
   });
+
+  it("pauses at once and resumes where it stopped", async () => {
+    const fresh = await chromium.context.newPage();
+    await fresh.goto(server.url);
+    const start = fresh.getByTestId("start");
+    await expect.poll(() => start.isEnabled(), { timeout: 60_000 }).toBe(true);
+    await start.click();
+    await expect.poll(() => fresh.locator("#steps").textContent(), { timeout: 30_000 }).not.toBe("–");
+    await fresh.locator("#pause").click();
+    await expect.poll(() => fresh.locator("#state").textContent(), { timeout: 5_000 }).toBe("paused");
+    const bar = () => fresh.locator("#epoch-bar").evaluate((el) => (el as HTMLElement).style.width);
+    const at = await bar();
+    await fresh.waitForTimeout(1000);
+    expect(await bar()).toBe(at);
+    expect(await start.textContent()).toBe("Resume");
+    await start.click();
+    await expect.poll(() => fresh.locator("#state").textContent()).toBe("running");
+    await fresh.close();
+  });
+});
+
+describe.skipIf(!haveChromium)("the playground in a browser without WebAssembly", () => {
+  it("says so in one sentence instead of showing a blank page", async () => {
+    const server = await serveStatic(DIST);
+    const chromium = await launchChromium();
+    try {
+      const page = await chromium.context.newPage();
+      await page.addInitScript(() => {
+        // A browser where the global does not exist.
+        delete (globalThis as { WebAssembly?: unknown }).WebAssembly;
+      });
+      await page.goto(server.url);
+      await expect.poll(() => page.getByTestId("error").count(), { timeout: 20_000 }).toBe(1);
+      expect(await page.getByTestId("error").textContent()).toMatch(
+        /^This browser has no WebAssembly, .*\.$/,
+      );
+      expect(await page.getByTestId("start").isVisible()).toBe(true);
+    } finally {
+      await chromium.close();
+      await server.close();
+    }
+  });
 });

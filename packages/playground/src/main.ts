@@ -16,7 +16,7 @@ import {
 } from "./config";
 import { DrawingPad, paintPreview } from "./draw";
 import { drawChart, type Series } from "./plot";
-import type { BuiltInfo, FromWorker, ToWorker } from "./protocol";
+import { type BuiltInfo, type FromWorker, sentence, type ToWorker } from "./protocol";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -151,20 +151,23 @@ let smoother = new Smoother();
 
 // ---------------------------------------------------------------------------------------- worker
 
-let worker: Worker;
-try {
-  if (typeof WebAssembly !== "object" || typeof WebAssembly.validate !== "function") {
-    throw new Error(
-      "This browser has no WebAssembly, which Adjoint needs for its memory and kernels: open the page in a current Chrome, Firefox or Safari.",
-    );
+/** The training worker, or null (the reason shown) when this browser cannot run it. */
+function createWorker(): Worker | null {
+  try {
+    if (typeof WebAssembly !== "object" || typeof WebAssembly.validate !== "function") {
+      throw new Error(
+        "This browser has no WebAssembly, which Adjoint needs for its memory and kernels: open the page in a current Chrome, Firefox or Safari.",
+      );
+    }
+    return new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  } catch (error) {
+    showError(error instanceof Error ? error.message : String(error));
+    return null;
   }
-  worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-} catch (error) {
-  showError(error instanceof Error ? error.message : String(error));
-  throw error;
 }
-const send = (m: ToWorker) => worker.postMessage(m);
-worker.addEventListener("error", (e) =>
+const worker = createWorker();
+const send = (m: ToWorker) => worker?.postMessage(m);
+worker?.addEventListener("error", (e) =>
   showError(`The training worker failed: ${e.message || "it could not be loaded"}.`),
 );
 
@@ -211,7 +214,7 @@ function showBuilt(info: BuiltInfo): void {
   $("engine").append("matmuls: ", b, " · step compiled to JavaScript");
 }
 
-worker.addEventListener("message", (event: MessageEvent<FromWorker>) => {
+worker?.addEventListener("message", (event: MessageEvent<FromWorker>) => {
   const m = event.data;
   switch (m.type) {
     case "built":
@@ -400,5 +403,8 @@ $("graph-view").addEventListener("click", () => {
 
 send({ type: "init", dataUrl: new URL("mnist-digits.bin", document.baseURI).href });
 send({ type: "reset", config: DEFAULT_CONFIG });
-$("graph").innerHTML = '<p class="empty">Building the training step…</p>';
+$("graph").innerHTML = worker
+  ? '<p class="empty">Building the training step…</p>'
+  : '<p class="empty">No training graph: this browser cannot run the training step.</p>';
+if (!worker) $("engine").textContent = "no WebAssembly";
 redrawCharts();

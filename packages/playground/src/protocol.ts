@@ -33,3 +33,9 @@ export type FromWorker =
   /** A message for the page's error line (one sentence); `fatal` when the worker cannot go on. */
   | { type: "error"; message: string; fatal?: boolean }
   | { type: "log"; text: string };
+
+/** An error as the page shows it: one sentence (the message's first line, ending with one full stop). */
+export function sentence(message: string): string {
+  const first = message.split("\n")[0].trim();
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}

@@ -5,7 +5,7 @@
 import { renderSvg, toDot, wasmStatus } from "adjoint";
 import type { TrainConfig } from "./config";
 import { loadDigits, type Splits, splitLikeCli } from "./data";
-import type { FromWorker, ToWorker } from "./protocol";
+import { type FromWorker, sentence, type ToWorker } from "./protocol";
 import { DivergedError, Session } from "./session";
 
 const SLICE_MS = 40;
@@ -29,14 +29,8 @@ function fail(error: unknown, fatal = false): void {
   // A diverged run cannot be resumed (its weights are ruined): the next Start builds a new one.
   if (error instanceof DivergedError) session = null;
   const message = error instanceof Error ? error.message : String(error);
-  post({ type: "error", message: oneSentence(message), fatal });
+  post({ type: "error", message: sentence(message), fatal });
   post({ type: "state", state: session && !session.done ? "paused" : "idle" });
-}
-
-/** The library's messages are sentences already; keep the first one and end it with a full stop. */
-function oneSentence(message: string): string {
-  const first = message.split("\n")[0].trim();
-  return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
 function data(): Promise<Splits> {
