@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIGITS, drawDigit } from "./draw-fixture";
+import { DIGITS, drawDigit, drawDigitByTouch } from "./draw-fixture";
 import {
   chromiumPath,
   type LaunchedBrowser,
@@ -81,6 +81,13 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
         .poll(() => page.getByTestId("prediction").textContent(), { timeout: 10_000 })
         .toBe(String(digit.label));
     }
+  });
+
+  it("predicts a digit drawn with a finger (touch events)", async () => {
+    await page.locator("#clear").click();
+    await expect.poll(() => page.getByTestId("prediction").textContent()).toBe("");
+    await drawDigitByTouch(chromium.context, page, DIGITS.find((d) => d.label === 3)!);
+    await expect.poll(() => page.getByTestId("prediction").textContent(), { timeout: 10_000 }).toBe("3");
   });
 
   it("shows the training graph as SVG and the generated kernel source", async () => {
