@@ -11,7 +11,10 @@ import { fusedGroups, programText } from "./dump";
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";
 import { extract } from "./program";
+import { CONTROL_WORDS } from "./runtime/control-block";
 import { Kernel } from "./runtime/kernel";
+import { ThreadPool } from "./runtime/threads";
+import { defaultWorkerHost } from "./runtime/worker-host";
 import { fuse } from "./schedule/fuse";
 
 export interface CompileOptions {
@@ -29,6 +32,12 @@ export interface CompileOptions {
   cache?: boolean;
   /** Run matmuls in generated WebAssembly SIMD kernels where they fit (default: when the engine has SIMD). */
   wasm?: boolean;
+  /**
+   * Split the large products (and their fused epilogues) over this many threads: the main thread and
+   * threads − 1 workers on the graph's shared memory. Results are bit-identical to one thread. Default 1.
+   * Where workers or SharedArrayBuffer are missing, the kernel runs on one thread (see kernel.threadsNote).
+   */
+  threads?: number;
 }
 
 const kernelCache = new WeakMap<Graph, Map<string, Kernel>>();
@@ -36,6 +45,12 @@ const factoryCache = new Map<string, (...args: unknown[]) => () => number>();
 
 export function compile(outputs: Record<string, Tensor> | Tensor, options: CompileOptions = {}): Kernel {
   const named: Record<string, Tensor> = outputs instanceof Tensor ? { out: outputs } : outputs;
+  const requestedThreads = options.threads ?? 1;
+  if (!Number.isInteger(requestedThreads) || requestedThreads < 1 || requestedThreads > 256) {
+    throw new RangeError(
+      `compile: threads must be a whole number from 1 to 256, got ${String(options.threads)}`,
+    );
+  }
   if (named === null || typeof named !== "object")
     throw new TypeError("compile: outputs must be a Tensor or an object of named Tensors");
   const updates = options.updates ?? [];
@@ -49,6 +64,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.passes ?? {},
     options.reuse ?? true,
     options.wasm ?? true,
+    options.threads ?? 1,
   ]);
   const cached = options.cache === false ? undefined : kernelCache.get(graph)?.get(key);
   if (cached) return cached;
@@ -69,20 +85,48 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
   const wasmKernels: WasmKernelInfo[] = [];
   const renderers =
     options.wasm === false ? {} : { matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels) };
+  const host = requestedThreads > 1 ? defaultWorkerHost() : undefined;
+  let threadsNote = typeof host === "string" ? `threads: ${requestedThreads} requested, 1 used: ${host}` : "";
+  if (threadsNote) warnOnce(threadsNote);
+  const threads = typeof host === "string" ? 1 : requestedThreads;
   const generated = time("codegen", () =>
-    generateStep(schedule, plan, { checkFinite: options.checkFinite, renderers }),
+    generateStep(schedule, plan, { checkFinite: options.checkFinite, renderers, threads }),
   );
+  if (threads > 1 && !generated.parallel) {
+    threadsNote = `threads: ${threads} requested, 1 used: no product is large enough to split`;
+  }
+  const controlOffset = generated.parallel ? graph.memory.allocate(CONTROL_WORDS) : 0;
   const wasmExports = Object.fromEntries(generated.externals);
+  const heap = new Float32Array(graph.memory.memory.buffer);
+  const pool =
+    generated.parallel && typeof host === "object"
+      ? time("threads", () => {
+          const { jobsSource, build } = generated.parallel!;
+          // Printed from an ESTree by codegen, like the step (see below).
+          const jobs = new Function("F", "wasm", jobsSource)(heap, wasmExports) as (
+            j: number,
+            t: number,
+          ) => void;
+          return new ThreadPool({
+            memory: graph.memory.memory,
+            controlOffset,
+            threads: build.threads,
+            jobsSource,
+            modules: build.modules,
+            runLocal: jobs,
+            host,
+          });
+        })
+      : undefined;
   const step = time("bind", () => {
     let factory = factoryCache.get(generated.source);
     if (!factory) {
       // The source is printed from an ESTree that codegen built; no user text reaches it except in
       // sanitized line comments.
-      factory = new Function("F", "wasm", generated.source) as (...args: unknown[]) => () => number;
+      factory = new Function("F", "wasm", "par", generated.source) as (...args: unknown[]) => () => number;
       factoryCache.set(generated.source, factory);
     }
-    const heap = new Float32Array(graph.memory.memory.buffer);
-    return factory(heap, wasmExports);
+    return factory(heap, wasmExports, pool);
   });
 
   const mem = graph.memory;
@@ -116,6 +160,10 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
       buffers: plan.buffers,
     },
     checked: options.checkFinite ?? false,
+    pool,
+    threadsNote,
+    jobsSource: generated.parallel?.jobsSource ?? "",
+    onDispose: () => kernelCache.get(graph)?.delete(key),
     timings,
     programText: programText(schedule),
     fusedGroups: fusedGroups(schedule),
@@ -139,4 +187,11 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     kernelCache.get(graph)!.set(key, kernel);
   }
   return kernel;
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(`adjoint: ${message}`);
 }

@@ -21,6 +21,8 @@ export interface KernelOptions {
   updates?: readonly Tensor[];
   checkFinite?: boolean;
   engine?: Engine;
+  /** Threads of a compiled kernel (compile()'s `threads`; the interpreter ignores it). */
+  threads?: number;
 }
 
 /** What compile() returns (packages/compiler), and what the interpreter engine mimics. */
@@ -30,6 +32,8 @@ export interface KernelLike {
   run(feeds?: Record<string, ArrayLike<number>>): void;
   readonly source: string;
   readonly engine: Engine;
+  /** Ends the kernel's worker threads, if any; later runs throw. */
+  dispose(): Promise<void>;
 }
 
 export function makeKernel(
@@ -47,7 +51,12 @@ export function makeKernel(
   }
   if (engine === "interpreter")
     return new InterpretedKernel(where, outputs, updates, options.checkFinite ?? false);
-  const kernel = compile(outputs, { updates, checkFinite: options.checkFinite ?? false, cache: false });
+  const kernel = compile(outputs, {
+    updates,
+    checkFinite: options.checkFinite ?? false,
+    cache: false,
+    threads: options.threads,
+  });
   return new CompiledKernel(kernel);
 }
 
@@ -66,6 +75,9 @@ export class CompiledKernel implements KernelLike {
   }
   run(feeds?: Record<string, ArrayLike<number>>): void {
     this.compiled.run(feeds);
+  }
+  dispose(): Promise<void> {
+    return this.compiled.dispose();
   }
 }
 
@@ -151,6 +163,7 @@ class InterpretedKernel implements KernelLike {
   /** The float64 values of the outputs after the last run. */
   readonly outputs64: Record<string, Float64Array> = {};
   readonly source = "/* float64 reference interpreter (core's evaluate): no generated code */";
+  async dispose(): Promise<void> {}
   readonly engine = "interpreter" as const;
   private readonly inputLeaves: Tensor[];
 

@@ -16,6 +16,11 @@ export interface KernelBuildOptions {
   engine?: Engine;
   /** Check outputs and updates for NaN/Infinity at every run (and refuse to apply the step). */
   checkFinite?: boolean;
+  /**
+   * Split the large products of the step over this many threads (compile()'s `threads`; default 1);
+   * results are bit-identical to one thread. `step.kernel.dispose()` ends the workers.
+   */
+  threads?: number;
 }
 
 export interface TrainStepOptions extends KernelBuildOptions {
@@ -121,6 +126,7 @@ export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStep
     updates,
     engine: options.engine,
     checkFinite: options.checkFinite,
+    threads: options.threads,
   });
   const schedule = typeof optimizer.lr === "function" && (options.autoSchedule ?? true) ? optimizer.lr : null;
   const step = new (class extends ScheduledRun implements TrainStep {
@@ -207,6 +213,7 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
     updates,
     engine: options.engine,
     checkFinite: options.checkFinite,
+    threads: options.threads,
   });
   const zeros = params.map((p) => new Float64Array(p.size));
   return {
@@ -240,6 +247,7 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
           updates: update.updates,
           engine: opts.engine ?? options.engine,
           checkFinite: opts.checkFinite ?? options.checkFinite,
+          threads: opts.threads ?? options.threads,
         },
       );
       const schedule =

@@ -75,6 +75,19 @@ export function loopNest(prefix: string, dims: readonly number[], inner: (vars: 
   return body;
 }
 
+/** loopNest over explicit [from, to) ranges (a thread's share of a loop). */
+export function rangeNest(
+  prefix: string,
+  ranges: readonly (readonly [number, number])[],
+  inner: (vars: Expr[]) => Stmt[],
+): Stmt[] {
+  const vars = ranges.map((_, d) => id(`${prefix}${d}`));
+  let body = inner(vars);
+  for (let d = ranges.length - 1; d >= 0; d--)
+    body = [forLoop(`${prefix}${d}`, num(ranges[d][0]), num(ranges[d][1]), body)];
+  return body;
+}
+
 export function ifStmt(test: Expr, consequent: Stmt[], alternate?: Stmt[]): Stmt {
   return {
     type: "IfStatement",

@@ -8,12 +8,15 @@ import type { Group, Schedule } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, load, type Stmt } from "./ast";
 import { stridesIn } from "./loops";
+import type { ParallelBuild } from "./parallel";
 
 export interface RenderContext {
   schedule: Schedule;
   plan: MemoryPlan;
   /** Renderers may register extra callables (generated wasm kernels) here, by name. */
   externals: Map<string, () => void>;
+  /** With threads > 1: where renderers register parallel jobs (see parallel.ts). */
+  parallel?: ParallelBuild;
 }
 
 export type Renderer = (g: Group, ctx: RenderContext) => Stmt[];

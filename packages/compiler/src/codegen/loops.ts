@@ -19,7 +19,7 @@ export function stridesIn(a: Access, loop: Shape): number[] {
 export function collapse(
   shape: Shape,
   lists: readonly (readonly number[])[],
-): { dims: number[]; map: (s: readonly number[]) => number[] } {
+): { dims: number[]; map: (s: readonly number[]) => number[]; groups: number[][] } {
   const keep = shape.map((_, i) => i).filter((i) => shape[i] !== 1);
   const groups: number[][] = [];
   for (const d of keep) {
@@ -31,9 +31,41 @@ export function collapse(
   return {
     dims: groups.map((g) => g.reduce((n, d) => n * shape[d], 1)),
     map: (s) => groups.map((g) => s[g[g.length - 1]]),
+    groups,
   };
 }
 
 export function contiguous(shape: Shape): number[] {
   return stridesOf(shape);
+}
+
+/** A range [lo, hi) of one dimension of a loop shape: one thread's share of an elementwise loop. */
+export interface DimSlice {
+  dim: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * A stride list that only keeps dimension `dim` from merging with the one before it, so that after
+ * collapse() a slice of `dim` is one contiguous range of a single loop variable.
+ */
+export function splitBarrier(shape: Shape, dim: number): number[] {
+  const c = stridesOf(shape);
+  return shape.map((_, i) => (i < dim ? 0 : c[i]));
+}
+
+/** The [from, to) range of every collapsed loop for a slice of dimension `slice.dim` (whole ranges elsewhere). */
+export function sliceRanges(
+  shape: Shape,
+  collapsed: { dims: number[]; groups: number[][] },
+  slice: DimSlice,
+): Array<[number, number]> {
+  return collapsed.dims.map((extent, g) => {
+    const group = collapsed.groups[g];
+    if (!group.includes(slice.dim)) return [0, extent];
+    if (group[0] !== slice.dim) throw new Error("codegen: a sliced dimension must start its loop");
+    const inner = extent / shape[slice.dim];
+    return [slice.lo * inner, slice.hi * inner];
+  });
 }

@@ -1,7 +1,9 @@
 /**
  * A static proof that the step allocates nothing: walks the AST of the generated step function (parsed
  * with acorn) and refuses `new`, array and object literals, closures, spread, strings and templates, and
- * any call other than Math.* or wasm.* (the generated WebAssembly kernels, which allocate nothing either).
+ * any call other than Math.* or wasm.* (the generated WebAssembly kernels, which allocate nothing either)
+ * and the thread pool's par.fork(job) / par.join() (hand-written with Atomics on preallocated words; the
+ * zero-GC tests measure them). The workers' `function jobs(j, t)` is checked the same way (functionName).
  */
 import { parse } from "acorn";
 
@@ -15,10 +17,11 @@ type Node = { type: string; start: number; [key: string]: unknown };
 export function checkNoAllocation(
   source: string,
   allowedCalls: ReadonlySet<string> = new Set(),
+  functionName = "step",
 ): StaticCheckResult {
   const ast = parse(source, { ecmaVersion: "latest", allowReturnOutsideFunction: true }) as unknown as Node;
-  const step = findStep(ast);
-  if (!step) return { ok: false, violations: ["no function named step"] };
+  const step = findStep(ast, functionName);
+  if (!step) return { ok: false, violations: [`no function named ${functionName}`] };
   const violations: string[] = [];
   const at = (n: Node) => `at offset ${n.start}`;
   const visit = (n: Node, isRoot: boolean) => {
@@ -55,7 +58,8 @@ export function checkNoAllocation(
           (callee.type === "MemberExpression" &&
             (callee.object as Node).type === "Identifier" &&
             (callee.object as { name: string }).name === "wasm" &&
-            !callee.computed);
+            !callee.computed) ||
+          isPoolCall(callee);
         if (!isMath && !isExternal) violations.push(`call of a non-Math function ${at(n)}`);
         break;
       }
@@ -70,10 +74,22 @@ export function checkNoAllocation(
   return { ok: violations.length === 0, violations };
 }
 
-function findStep(n: Node): Node | null {
+/** par.fork(...) or par.join(): the only methods of the thread pool a step may call. */
+function isPoolCall(callee: Node): boolean {
+  if (callee.type !== "MemberExpression" || callee.computed) return false;
+  const object = callee.object as Node & { name?: string };
+  const property = callee.property as Node & { name?: string };
+  return (
+    object.type === "Identifier" &&
+    object.name === "par" &&
+    (property.name === "fork" || property.name === "join")
+  );
+}
+
+function findStep(n: Node, name: string): Node | null {
   if (
     (n.type === "FunctionExpression" || n.type === "FunctionDeclaration") &&
-    (n.id as { name?: string } | null)?.name === "step"
+    (n.id as { name?: string } | null)?.name === name
   )
     return n;
   for (const child of Object.values(n)) {
@@ -81,7 +97,7 @@ function findStep(n: Node): Node | null {
     const list = Array.isArray(child) ? child : [child];
     for (const c of list) {
       if (c && typeof c === "object" && typeof (c as Node).type === "string") {
-        const found = findStep(c as Node);
+        const found = findStep(c as Node, name);
         if (found) return found;
       }
     }

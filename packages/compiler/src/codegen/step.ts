@@ -11,20 +11,25 @@ import type { Schedule } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, block, load, loopNest, note, ret, type Stmt } from "./ast";
 import { collapse, contiguous, stridesIn } from "./loops";
+import { jobsProgram, type ParallelBuild, parallelBuild } from "./parallel";
 import { finiteChecks, RENDERERS, type RenderContext, type Renderer } from "./render";
 
 export interface GeneratedStep {
-  /** The body of the kernel factory: `return function step() {...}` (parameters: F and wasm, the kernels). */
+  /** The body of the kernel factory: `return function step() {...}` (parameters: F, wasm (the kernels), par (the thread pool)). */
   source: string;
   externals: Map<string, () => void>;
   /** The toText() number of every graph node, for messages and comments. */
   textNumber: Map<number, number>;
+  /** With threads > 1 and at least one parallel job: the workers' program and modules (see parallel.ts). */
+  parallel?: { jobsSource: string; build: ParallelBuild };
 }
 
 export interface StepOptions {
   checkFinite?: boolean;
   /** Per group kind, a renderer to use instead of the JS loops (the wasm matmul). */
   renderers?: Partial<Record<string, Renderer>>;
+  /** Split the large products over this many threads (default 1: no parallel jobs). */
+  threads?: number;
 }
 
 export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions = {}): GeneratedStep {
@@ -41,6 +46,7 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     schedule: s,
     plan,
     externals: new Map(),
+    parallel: (options.threads ?? 1) > 1 ? parallelBuild(options.threads!) : undefined,
   };
   const body: Stmt[] = [];
   s.groups.forEach((g, gi) => {
@@ -94,7 +100,16 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     `adjoint kernel: ${s.groups.length} loop nests over ${p.nodes.length} nodes; F is the graph's memory as float32`,
     `outputs: ${p.outputs.map(([k, o]) => `${k} ${formatShape(p.nodes[o].shape)}`).join(", ") || "none"}; updates: ${p.updates.length}; scratch at F[${plan.scratch}]`,
   );
-  return { source: generate(program as never, { comments: true }), externals: ctx.externals, textNumber };
+  const jobs = ctx.parallel;
+  return {
+    source: generate(program as never, { comments: true }),
+    externals: ctx.externals,
+    textNumber,
+    parallel:
+      jobs && jobs.jobs.length > 0
+        ? { jobsSource: generate(jobsProgram(jobs) as never, { comments: true }), build: jobs }
+        : undefined,
+  };
 }
 
 /** A block (so each group's locals are its own) whose first statement carries the comments. */

@@ -9,12 +9,14 @@ import { id, member, sizeOf } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { relaxedSimdAvailable, simdAvailable } from "../wasm/features";
 import { listMatmul } from "../wasm/listing";
-import { instantiateMatmul, type MatmulSpec, packBytes } from "../wasm/matmul";
+import { compileMatmul, instantiateCompiled, type MatmulSpec, packBytes } from "../wasm/matmul";
+import { operandSpans, planMatmul } from "../wasm/matmul-plan";
 import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
-import { contiguous } from "./loops";
 import type { RenderContext, Renderer } from "./context";
 import { renderElementwiseOver } from "./elementwise";
+import { contiguous, type DimSlice } from "./loops";
 import { matmulGeometry } from "./matmul-js";
+import { forkJoin, splitMatmul, THREAD_MIN_MACS } from "./parallel";
 
 /**
  * Products below this many multiply-adds stay in JS: a call into wasm costs little (~15 ns), but the
@@ -38,31 +40,62 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     const mm = p.nodes[g.root!];
     const name = `mm${kernels.length}`;
     const memory = p.graph.memory;
-    spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     const direct = g.nodes.length === 1 && g.outputs.length === 1;
+    const macs = spec.m * spec.n * spec.k * (spec.batch?.count ?? 1);
+    const parallel = ctx.parallel !== undefined && macs >= THREAD_MIN_MACS;
+    if (!parallel) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // Without an epilogue, the kernel writes the stored product itself; otherwise into a region of its own.
     spec.cOffset = direct ? ctx.plan.location.get(g.root!)! * 4 : memory.allocate(sizeOf(mm.shape));
-    const run = instantiateMatmul(spec, memory.memory);
-    ctx.externals.set(name, run);
-    kernels.push({ name, spec, listing: () => listMatmul(spec) });
-    const stmts: Stmt[] = [exprStmt(call(member(id("wasm"), name)))];
-    if (!direct) {
-      const product = spec.cOffset / 4;
-      const epilogue = g.nodes.filter((x) => x !== g.root);
-      const out = contiguous(mm.shape);
-      stmts.push(
-        ...renderElementwiseOver(
-          ctx,
-          mm.shape,
-          epilogue,
-          g.outputs,
-          (vars, map) => [constDecl(`t${g.root}`, load(affine(product, vars, map(out))))],
-          new Set([g.root!]),
-        ),
-      );
-    }
-    return stmts;
+    const parts = parallel ? splitMatmul(spec, ctx.parallel!.threads, mm.shape.length) : null;
+    if (parallel && !parts) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
+    // One kernel per thread, each with a pack scratch of its own; the main thread holds them all (it runs
+    // the workers' slices itself while they are starting in a host that cannot wait for them).
+    const slices = (parts ?? [{ spec, slice: undefined }]).map((part, t) => {
+      const sliceName = parts ? `${name}_${t}` : name;
+      if (parts) part.spec.packOffset = memory.allocate(Math.ceil(packBytes(part.spec) / 4));
+      const module = compileMatmul(part.spec);
+      ctx.externals.set(sliceName, instantiateCompiled(module, memory.memory));
+      if (t > 0) ctx.parallel!.modules[t - 1].push([sliceName, module]);
+      const sliceSpec = part.spec;
+      kernels.push({ name: sliceName, spec: sliceSpec, listing: () => listMatmul(sliceSpec) });
+      const stmts: Stmt[] = [exprStmt(call(member(id("wasm"), sliceName)))];
+      if (!direct) stmts.push(...epilogue(g, ctx, spec.cOffset / 4, part.slice));
+      return stmts;
+    });
+    if (!parts) return slices[0];
+    if (direct || !epilogueWritesOperand(g, ctx, spec)) return forkJoin(ctx.parallel!, slices);
+    // An epilogue that overwrites an operand (an in-place update of a weight the product reads) may start
+    // only when every slice of the product is done: two jobs, the products, then the epilogues.
+    const products = slices.map((s) => s.slice(0, 1));
+    const epilogues = slices.map((s) => s.slice(1));
+    return [...forkJoin(ctx.parallel!, products), ...forkJoin(ctx.parallel!, epilogues)];
   };
+}
+
+/** Whether a stored output of the group's epilogue overlaps the bytes of the product's A or B. */
+function epilogueWritesOperand(g: Group, ctx: RenderContext, spec: MatmulSpec): boolean {
+  const p = ctx.schedule.program;
+  const operands = operandSpans(planMatmul(spec)).filter(([name]) => name === "A" || name === "B");
+  return g.outputs.some((o) => {
+    const start = ctx.plan.location.get(o)! * 4;
+    const end = start + sizeOf(p.nodes[o].shape) * 4;
+    return operands.some(([, a, b]) => start < b && a < end);
+  });
+}
+
+/** The fused elementwise ops after a product stored at float `product`, over all of it or a slice. */
+function epilogue(g: Group, ctx: RenderContext, product: number, slice?: DimSlice): Stmt[] {
+  const mm = ctx.schedule.program.nodes[g.root!];
+  const out = contiguous(mm.shape);
+  return renderElementwiseOver(
+    ctx,
+    mm.shape,
+    g.nodes.filter((x) => x !== g.root),
+    g.outputs,
+    (vars, map) => [constDecl(`t${g.root}`, load(affine(product, vars, map(out))))],
+    new Set([g.root!]),
+    slice,
+  );
 }
 
 /** The kernel spec for a group, or null when its operands are not plain row-major or transposed. */

@@ -5,6 +5,7 @@
  */
 import { checkFeed, type Feeds, formatShape, type Graph, type Tensor } from "@adjoint/core";
 import type { BufferInfo } from "../memory/plan";
+import type { ThreadPool } from "./threads";
 
 export interface KernelMemory {
   /** Bytes of the planned arena: the workspace of intermediates, slots reused across lifetimes. */
@@ -34,6 +35,12 @@ export interface KernelParts {
   wasmListing: () => string;
   fusedGroups: Map<number, string>;
   outputTensors: Record<string, Tensor>;
+  /** The workers of a kernel compiled with threads > 1 that has parallel jobs. */
+  pool?: ThreadPool;
+  threadsNote: string;
+  jobsSource: string;
+  /** Called once by dispose() (the compile cache forgets the kernel). */
+  onDispose: () => void;
 }
 
 export class Kernel {
@@ -59,6 +66,16 @@ export class Kernel {
   private readonly labelNames: string[];
   private readonly describeNode: (id: number) => string;
   private readonly checked: boolean;
+  /** @internal The thread pool (tests reach its fault hooks through it). */
+  readonly pool: ThreadPool | undefined;
+  /** Threads the step runs on: 1, or the `threads` asked of compile() when it has parallel jobs. */
+  readonly threads: number;
+  /** Why fewer threads are used than were asked for ("" when not). */
+  readonly threadsNote: string;
+  /** The workers' generated program (`function jobs(j, t)`), "" with one thread. */
+  readonly jobsSource: string;
+  private readonly onDispose: () => void;
+  private disposed = false;
 
   constructor(parts: KernelParts) {
     this.graph = parts.graph;
@@ -76,6 +93,11 @@ export class Kernel {
     this.inputLeaves = parts.inputLeaves;
     this.describeNode = parts.describeNode;
     this.checked = parts.checked;
+    this.pool = parts.pool;
+    this.threads = parts.pool?.threads ?? 1;
+    this.threadsNote = parts.threadsNote;
+    this.jobsSource = parts.jobsSource;
+    this.onDispose = parts.onDispose;
     this.labelViews = [];
     this.labelClasses = [];
     this.labelNames = [];
@@ -90,6 +112,7 @@ export class Kernel {
 
   /** Runs the step. With feeds, each is checked (name, length, type) and copied into its input first. */
   run(feeds?: Feeds): void {
+    if (this.disposed) throw new Error("run: this kernel was disposed (compile it again)");
     if (feeds !== undefined) this.feed(feeds);
     this.checkLabels();
     const bad = this.step();
@@ -133,6 +156,22 @@ export class Kernel {
         }
       }
     }
+  }
+
+  /**
+   * Ends the kernel's workers (if any) and makes later runs throw; resolves when the workers have exited.
+   * A kernel with one thread holds nothing to free, but is disposed the same way.
+   */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.onDispose();
+    await this.pool?.dispose();
+  }
+
+  /** Resolves once every worker has started (a kernel with one thread is always ready). */
+  async whenReady(): Promise<void> {
+    await this.pool?.whenReady();
   }
 
   /** Listings of the generated WebAssembly kernels, next to `source` for debugging ("" when none). */

@@ -1,5 +1,5 @@
 import { buildMatmulModule } from "./matmul-driver";
-import { type Blocks, type MatmulSpec, type MatmulTuning, planMatmul } from "./matmul-plan";
+import { type Blocks, ldA, ldB, ldC, type MatmulSpec, type MatmulTuning, planMatmul } from "./matmul-plan";
 
 /**
  * A readable description of the kernel generated for `spec`: the blocking plan (loop nest, block sizes,
@@ -15,9 +15,11 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
   const describe = (name: string, b: Blocks) =>
     `${name}: ${b.full} × ${b.size}${b.remainder > 0 ? ` + ${b.remainder}` : ""}`;
   const aLayout = spec.transA
-    ? `[k=${k}, m=${m}] (op(A) row stride 4 B, k stride ${m * 4} B)`
+    ? `[k=${k}, m=${m}] (op(A) row stride 4 B, k stride ${ldA(spec) * 4} B)`
     : `[m=${m}, k=${k}]`;
-  const bLayout = spec.transB ? `[n=${n}, k=${k}] (op(B) column stride ${k * 4} B)` : `[k=${k}, n=${n}]`;
+  const bLayout = spec.transB
+    ? `[n=${n}, k=${k}] (op(B) column stride ${k * 4} B)`
+    : `[k=${k}, n=${n}]` + (ldB(spec) !== n ? ` (row stride ${ldB(spec) * 4} B)` : "");
   const epilogue = [
     spec.biasOffset === undefined ? undefined : `bias @${spec.biasOffset}`,
     spec.activation === "relu" ? "relu" : undefined,
@@ -27,7 +29,7 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
       (plan.m !== spec.m ? ` (batch of ${spec.batch?.count} × ${spec.m} rows folded: B is broadcast)` : ""),
     `;;   A @${spec.aOffset} ${aLayout}`,
     `;;   B @${spec.bOffset} ${bLayout}`,
-    `;;   C @${spec.cOffset} [${m}, ${n}] row stride ${n * 4} B`,
+    `;;   C @${spec.cOffset} [${m}, ${n}] row stride ${ldC(spec) * 4} B`,
     `;;   epilogue: ${epilogue.length > 0 ? epilogue.join(", then ") : "none"} (after the last K block)`,
     `;;   batch: ${batch.count}` +
       (batch.count > 1 ? ` (strides A ${batch.aStride}, B ${batch.bStride}, C ${batch.cStride} B)` : ""),

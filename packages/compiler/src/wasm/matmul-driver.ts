@@ -1,6 +1,6 @@
 import { advance, countedLoop } from "./emit-helpers";
 import { FunctionBuilder, I32, ModuleBuilder } from "./encoder";
-import type { MatmulPlan } from "./matmul-plan";
+import { ldA, ldB, ldC, type MatmulPlan } from "./matmul-plan";
 import { EPILOGUE, emitMicrokernel, LOAD_C, type MicrokernelShape } from "./microkernel";
 import { emitPackA, emitPackB } from "./packing";
 
@@ -24,7 +24,7 @@ export const KERNEL_EXPORT = "matmul";
 export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
   const { spec, tuning, batch } = plan;
   const { n, k } = spec;
-  const m = plan.m;
+  const ldc = ldC(spec);
   const { tileRows, tileCols } = tuning;
   const module = new ModuleBuilder(Math.max(1, Math.ceil(plan.memoryEnd / 65536)));
 
@@ -45,7 +45,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     aRowStride: plan.packA ? plan.packedAElementBytes : k * 4,
     aKStep: plan.packA ? tileRows * plan.packedAElementBytes : 4,
     aPreBroadcast: tuning.broadcastA,
-    cRowStride: n * 4,
+    cRowStride: ldc * 4,
     fma: spec.fma,
     relu: spec.activation === "relu",
   });
@@ -75,9 +75,9 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     local,
   );
   const [tilesLeft, aTile, cTile] = ["tiles_left", "a_tile", "c_tile"].map(local);
-  const kStrideA = spec.transA ? m * 4 : 4;
+  const kStrideA = spec.transA ? ldA(spec) * 4 : 4;
   const mStrideA = spec.transA ? 4 : k * 4;
-  const kStrideB = spec.transB ? 4 : n * 4;
+  const kStrideB = spec.transB ? 4 : ldB(spec) * 4;
   const nStrideB = spec.transB ? k * 4 : 4;
 
   const emitTiles = (kc: number, rows: number, cols: number) => {
@@ -97,7 +97,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     countedLoop(fn, tilesLeft, Math.floor(rows / tileRows), () => {
       callKernel(tileRows);
       advance(fn, aTile, plan.packA ? kc * tileRows * plan.packedAElementBytes : tileRows * mStrideA);
-      advance(fn, cTile, tileRows * n * 4);
+      advance(fn, cTile, tileRows * ldc * 4);
     });
     if (rows % tileRows > 0) callKernel(rows % tileRows);
   };
@@ -130,7 +130,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     countedLoop(fn, mLeft, full, () => {
       emitPanels(kc, size, cols);
       advance(fn, aIc, size * mStrideA);
-      advance(fn, cIc, size * n * 4);
+      advance(fn, cIc, size * ldc * 4);
     });
     if (remainder > 0) emitPanels(kc, remainder, cols);
   };

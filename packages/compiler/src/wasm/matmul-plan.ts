@@ -38,7 +38,23 @@ export interface MatmulSpec {
   batch?: MatmulBatch;
   /** Use f32x4.relaxed_madd; only when relaxedSimdAvailable(). */
   fma: boolean;
+  /**
+   * Row strides (in floats) of the stored operands, when they are slices of wider matrices: A stored
+   * transposed as [k, lda] (default m), B stored as [k, ldb] (default n; unused when transB), C as [m, ldc]
+   * (default n). A kernel over a block of rows or columns of a larger product (one thread's share) reads
+   * and writes the larger matrices in place through them.
+   */
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
 }
+
+/** Float distance between consecutive k of op(A) when A is stored transposed. */
+export const ldA = (spec: MatmulSpec): number => spec.lda ?? spec.m;
+/** Float distance between consecutive k of op(B) when B is stored as [k, n]. */
+export const ldB = (spec: MatmulSpec): number => spec.ldb ?? spec.n;
+/** Float distance between rows of C. */
+export const ldC = (spec: MatmulSpec): number => spec.ldc ?? spec.n;
 
 /** Blocking and register-tile parameters of the generated kernel. */
 export interface MatmulTuning {
@@ -122,7 +138,7 @@ function blocks(extent: number, size: number): Blocks {
 function foldBroadcastBatch(spec: MatmulSpec): { m: number; batch: MatmulBatch } {
   const batch = spec.batch ?? { count: 1, aStride: 0, bStride: 0, cStride: 0 };
   const { m, n, k } = spec;
-  if (batch.count > 1 && batch.bStride === 0 && !spec.transA) {
+  if (batch.count > 1 && batch.bStride === 0 && !spec.transA && ldC(spec) === n) {
     if (batch.aStride === m * k * 4 && batch.cStride === m * n * 4) {
       return { m: m * batch.count, batch: { count: 1, aStride: 0, bStride: 0, cStride: 0 } };
     }
@@ -133,6 +149,12 @@ function foldBroadcastBatch(spec: MatmulSpec): { m: number; batch: MatmulBatch }
 function validate(spec: MatmulSpec, tuning: MatmulTuning): void {
   const { m, n, k } = spec;
   const positiveIntegers = { m, n, k, batchCount: spec.batch?.count ?? 1, ...tuning };
+  const leading = { lda: [spec.lda, m], ldb: [spec.ldb, n], ldc: [spec.ldc, n] } as const;
+  for (const [name, [value, least]] of Object.entries(leading)) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= least)) {
+      throw new Error(`matmul: ${name} must be an integer of at least ${least}, got ${value}`);
+    }
+  }
   for (const [name, value] of Object.entries(positiveIntegers)) {
     if (typeof value === "number" && !(Number.isInteger(value) && value >= 1)) {
       throw new Error(`matmul: ${name} must be a positive integer`);
@@ -160,14 +182,8 @@ function validate(spec: MatmulSpec, tuning: MatmulTuning): void {
  * planMatmul: packBytes(spec) is asked before the scratch has been placed.
  */
 export function checkScratchIsSeparate(plan: MatmulPlan): void {
-  const { spec, m, batch, packBytes } = plan;
-  const last = batch.count - 1;
-  const spans: Array<[string, number, number]> = [
-    ["A", spec.aOffset, spec.aOffset + last * batch.aStride + m * spec.k * 4],
-    ["B", spec.bOffset, spec.bOffset + last * batch.bStride + spec.k * spec.n * 4],
-    ["C", spec.cOffset, spec.cOffset + last * batch.cStride + m * spec.n * 4],
-  ];
-  if (spec.biasOffset !== undefined) spans.push(["bias", spec.biasOffset, spec.biasOffset + spec.n * 4]);
+  const { spec, packBytes } = plan;
+  const spans = operandSpans(plan);
   const packEnd = spec.packOffset + packBytes;
   for (const [name, start, end] of spans) {
     if (spec.packOffset < end && start < packEnd) {
@@ -176,6 +192,30 @@ export function checkScratchIsSeparate(plan: MatmulPlan): void {
       );
     }
   }
+}
+
+/** The [start, end) byte span of every operand over the whole batch. */
+export function operandSpans(plan: MatmulPlan): Array<[string, number, number]> {
+  const { spec, m, batch } = plan;
+  const last = batch.count - 1;
+  const spans: Array<[string, number, number]> = [
+    ["A", spec.aOffset, spec.aOffset + last * batch.aStride + extentA(spec, m)],
+    ["B", spec.bOffset, spec.bOffset + last * batch.bStride + extentB(spec)],
+    ["C", spec.cOffset, spec.cOffset + last * batch.cStride + extentC(spec, m)],
+  ];
+  if (spec.biasOffset !== undefined) spans.push(["bias", spec.biasOffset, spec.biasOffset + spec.n * 4]);
+  return spans;
+}
+
+/** Bytes from an operand's first element to one past its last (m: the rows after folding). */
+function extentA(spec: MatmulSpec, m: number): number {
+  return (spec.transA ? (spec.k - 1) * ldA(spec) + m : m * spec.k) * 4;
+}
+function extentB(spec: MatmulSpec): number {
+  return (spec.transB ? spec.n * spec.k : (spec.k - 1) * ldB(spec) + spec.n) * 4;
+}
+function extentC(spec: MatmulSpec, m: number): number {
+  return ((m - 1) * ldC(spec) + spec.n) * 4;
 }
 
 export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuning> = {}): MatmulPlan {
@@ -199,9 +239,9 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
 
   const last = batch.count - 1;
   const memoryEnd = Math.max(
-    spec.aOffset + last * batch.aStride + m * k * 4,
-    spec.bOffset + last * batch.bStride + k * n * 4,
-    spec.cOffset + last * batch.cStride + m * n * 4,
+    spec.aOffset + last * batch.aStride + extentA(spec, m),
+    spec.bOffset + last * batch.bStride + extentB(spec),
+    spec.cOffset + last * batch.cStride + extentC(spec, m),
     spec.biasOffset === undefined ? 0 : spec.biasOffset + n * 4,
     packedAOffset + packedABytes,
   );

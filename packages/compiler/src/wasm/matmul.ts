@@ -32,16 +32,25 @@ export function generateMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>)
   return buildMatmulModule(plan).encode();
 }
 
+/** Compiles synchronously: a WebAssembly.Module, which workers can instantiate on the same memory. */
+export function compileMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): object {
+  if (spec.fma && !relaxedSimdAvailable()) {
+    throw new Error("matmul: fma needs relaxed SIMD (f32x4.relaxed_madd), which this engine lacks");
+  }
+  return new wasmApi.Module(generateMatmul(spec, tuning));
+}
+
+/** An instance of a compiled kernel on `memory`: the function that runs the whole (batched) product. */
+export function instantiateCompiled(module: object, memory: WasmMemory): () => void {
+  const instance = new wasmApi.Instance(module, { env: { memory } });
+  return instance.exports[KERNEL_EXPORT] as () => void;
+}
+
 /** Compiles and instantiates synchronously; the returned function runs the whole (batched) product. */
 export function instantiateMatmul(
   spec: MatmulSpec,
   memory: WasmMemory,
   tuning?: Partial<MatmulTuning>,
 ): () => void {
-  if (spec.fma && !relaxedSimdAvailable()) {
-    throw new Error("matmul: fma needs relaxed SIMD (f32x4.relaxed_madd), which this engine lacks");
-  }
-  const module = new wasmApi.Module(generateMatmul(spec, tuning));
-  const instance = new wasmApi.Instance(module, { env: { memory } });
-  return instance.exports[KERNEL_EXPORT] as () => void;
+  return instantiateCompiled(compileMatmul(spec, tuning), memory);
 }

@@ -1,6 +1,6 @@
 import { copyFloats, countedLoop, range, setOffset, zeroFloats } from "./emit-helpers";
 import { FunctionBuilder, I32, V128 } from "./encoder";
-import type { MatmulPlan } from "./matmul-plan";
+import { ldA, ldB, type MatmulPlan } from "./matmul-plan";
 
 /*
  * Packing copies one cache block of an operand into the contiguous layout the micro-kernel streams:
@@ -34,7 +34,7 @@ export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionB
   const pairs = range(4).map((q) => fn.local(`pair${q}`, V128));
   const rowBytes = tileCols * 4;
   // Where op(B)[k, j] lives relative to op(B)[0, 0] of the block.
-  const kStride = spec.transB ? 4 : spec.n * 4;
+  const kStride = spec.transB ? 4 : ldB(spec) * 4;
   const jStride = spec.transB ? spec.k * 4 : 4;
 
   fn.i32Const(plan.packedBOffset).set(dst);
@@ -108,7 +108,7 @@ export function emitPackA(plan: MatmulPlan, kc: number, rows: number): FunctionB
   const tiles = fn.local("tiles_left", I32);
   const steps = fn.local("k_left", I32);
   // Where op(A)[i, k] lives relative to op(A)[0, 0] of the block.
-  const kStride = spec.transA ? plan.m * 4 : 4;
+  const kStride = spec.transA ? ldA(spec) * 4 : 4;
   const rowStride = spec.transA ? 4 : spec.k * 4;
   const elementBytes = plan.packedAElementBytes;
 

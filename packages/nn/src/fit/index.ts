@@ -12,7 +12,7 @@ import { batches, copyBatchInto, type Dataset } from "../data/dataset";
 import { readFloat64, writeFloat64 } from "../engine";
 import type { Module } from "../modules/module";
 import { EarlyStopping } from "./early-stopping";
-import { buildKernels, evaluateDataset } from "./kernels";
+import { buildKernels, disposeKernels, evaluateDataset } from "./kernels";
 import { accuracyKind, countCorrect, lossFunction } from "./objective";
 import {
   checkFitArguments,
@@ -50,7 +50,8 @@ export function fit(model: Module, data: Dataset, options: FitOptions): FitResul
 
   const g = model.graph ?? new Graph({ seed: options.graphSeed ?? 0 });
   const lossFn = lossFunction(options.loss);
-  const { trainMain, trainRest, evalKernels } = buildKernels(model, g, data, options, plan, lossFn);
+  const kernels = buildKernels(model, g, data, options, plan, lossFn);
+  const { trainMain, trainRest, evalKernels } = kernels;
   const y = trainMain.built.kernelOutputs.y;
   const accKind = accuracyKind(options.accuracy ?? "auto", options.loss, y, data);
   const classes = accKind === "binary" ? 1 : (y.shape[1] ?? 1);
@@ -129,6 +130,8 @@ export function fit(model: Module, data: Dataset, options: FitOptions): FitResul
     if (stopReason !== "completed") break;
   }
   if (es?.restoreBest && es.bestWeights) restore(es.bestWeights);
+  // fit's kernels are its own: end their workers.
+  disposeKernels(kernels);
   return {
     history,
     stopReason,

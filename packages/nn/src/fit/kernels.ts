@@ -34,7 +34,7 @@ export function buildKernels(
 ): FitKernels {
   const { optimizer, validation } = options;
   const wasTraining = model.training;
-  const kernelOpts = { engine: options.engine, checkFinite: options.checkFinite };
+  const kernelOpts = { engine: options.engine, checkFinite: options.checkFinite, threads: options.threads };
   try {
     model.train(true);
     const makeTrain = (rows: number): TrainPart => {
@@ -63,6 +63,17 @@ export function buildKernels(
     return { trainMain, trainRest, evalKernels };
   } finally {
     model.train(wasTraining);
+  }
+}
+
+/** Ends the kernels' worker threads (a no-op for kernels with one thread). */
+export function disposeKernels(k: FitKernels): void {
+  for (const kernel of [
+    k.trainMain.step.kernel,
+    k.trainRest?.step.kernel,
+    ...k.evalKernels.map((e) => e.kernel),
+  ]) {
+    void kernel?.dispose();
   }
 }
 

@@ -103,6 +103,8 @@ export interface FitOptions {
   /** Default "compiled". */
   engine?: Engine;
   checkFinite?: boolean;
+  /** Threads of the compiled kernels (see trainStep); their workers end when fit returns. */
+  threads?: number;
   /** The seed of the graph fit creates when the model was never built (initial weights, dropout). */
   graphSeed?: number;
   onBatchEnd?: (event: BatchEvent) => void;
@@ -128,6 +130,7 @@ const KNOWN = [
   "lrSchedulePer",
   "engine",
   "checkFinite",
+  "threads",
   "graphSeed",
   "onBatchEnd",
   "onEpochEnd",

@@ -1,0 +1,17 @@
+/**
+ * The control block of a kernel's thread pool: Int32 words in the graph's shared memory, read and written
+ * only with Atomics by the main thread (runtime/threads.ts) and the workers (runtime/worker-source.ts).
+ */
+export const SEQ = 0;
+export const JOB = 1;
+export const DONE = 2;
+export const READY = 3;
+export const STOP = 4;
+/** 1 + the index of the first worker that failed (0: none). */
+export const FAULT = 5;
+/** Test hook: 1 + the index of a worker that must throw inside its next job. */
+export const INJECT = 6;
+/** Length of the first failure's message, then its UTF-16 code units, two per word. */
+export const MESSAGE = 8;
+export const MESSAGE_UNITS = 512;
+export const CONTROL_WORDS = MESSAGE + 1 + MESSAGE_UNITS / 2;

@@ -1,0 +1,230 @@
+/**
+ * The thread pool of one kernel: N − 1 workers that run their share of the step's parallel jobs on the
+ * graph's own shared memory. Everything the step needs to hand work over lives in a few Int32 words of
+ * that memory (the control block below), so a step posts no message and allocates nothing:
+ *
+ *   main thread (par.fork(j))              worker t (waits on SEQ)
+ *     DONE = 0, JOB = j, SEQ += 1, notify    wakes, runs jobs(j, t) (its slice of the wasm matmul and of
+ *     runs its own share (slice 0)           the epilogue loop), DONE += 1, notify
+ *   par.join(): waits until DONE = N − 1
+ *
+ * Slices are cut along output rows or columns, never through a reduction, so every value is computed by
+ * the same instructions in the same order as with one thread: results are bit-identical.
+ *
+ * Nothing waits forever: every wait is cut into short timed slices, between which the fault word (set by
+ * a worker that threw or exited) and the exit events seen by the host are checked, with an overall limit.
+ * A failure breaks the pool for good: that run() and every later one throw, naming the worker and its
+ * error. dispose() ends the workers; they are unref'd, so they never keep a process alive.
+ */
+import type { WasmMemory } from "../wasm/js-api";
+import {
+  CONTROL_WORDS,
+  DONE,
+  FAULT,
+  INJECT,
+  JOB,
+  MESSAGE,
+  MESSAGE_UNITS,
+  READY,
+  SEQ,
+  STOP,
+} from "./control-block";
+import type { WorkerHandle, WorkerHost, WorkerStart } from "./worker-host";
+
+/** Busy polls before sleeping in Atomics.wait: a wake-up through the kernel costs tens of microseconds. */
+const SPINS = 4000;
+/** Length of one timed wait (ms); between them, faults and exits are checked. */
+const WAIT_SLICE_MS = 50;
+
+export interface ThreadPoolOptions {
+  memory: WasmMemory;
+  /** Byte offset of CONTROL_WORDS Int32 words in the memory, 4-byte aligned, zeroed. */
+  controlOffset: number;
+  threads: number;
+  /** Body of `new Function("F", "wasm", jobsSource)`, returning `function jobs(j, t)`. */
+  jobsSource: string;
+  /** Per worker (thread 1..N−1), the compiled wasm modules of its slices, by export name. */
+  modules: Array<Array<[string, object]>>;
+  /** Runs thread t's share of job j here, on the main thread (used until the workers are ready). */
+  runLocal: (job: number, thread: number) => void;
+  host: WorkerHost;
+  /** Give up on a job (or on the workers' start) after this long without completion (ms). */
+  timeoutMs?: number;
+}
+
+export class ThreadPool {
+  readonly threads: number;
+  private readonly control: Int32Array;
+  private readonly workers: WorkerHandle[] = [];
+  private readonly exited: Array<string | undefined>;
+  private readonly runLocal: (job: number, thread: number) => void;
+  private readonly canBlock: boolean;
+  private readonly timeoutMs: number;
+  private started = false;
+  private forkedLocally = -1;
+  private broken: Error | undefined;
+  private disposed = false;
+
+  constructor(options: ThreadPoolOptions) {
+    this.threads = options.threads;
+    this.control = new Int32Array(options.memory.buffer, options.controlOffset, CONTROL_WORDS);
+    this.control.fill(0);
+    this.runLocal = options.runLocal;
+    this.canBlock = options.host.canBlock;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.exited = new Array(options.threads).fill(undefined);
+    for (let t = 1; t < options.threads; t++) {
+      const start: WorkerStart = {
+        memory: options.memory,
+        controlOffset: options.controlOffset,
+        thread: t,
+        jobsSource: options.jobsSource,
+        modules: options.modules[t - 1] ?? [],
+      };
+      this.workers.push(
+        options.host.start(start, (reason) => {
+          this.exited[t] = reason;
+        }),
+      );
+    }
+  }
+
+  /** The workers' share of job j starts; the caller then runs slice 0 and calls join(). */
+  fork(job: number): void {
+    if (this.broken) throw this.broken;
+    const c = this.control;
+    if (!this.started && !this.awaitStart()) {
+      // The workers are still starting (a host that cannot block, such as a browser's main thread): this
+      // thread runs their slices itself in join(). The results are the same, only slower.
+      this.forkedLocally = job;
+      return;
+    }
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, JOB, job);
+    Atomics.add(c, SEQ, 1);
+    Atomics.notify(c, SEQ);
+  }
+
+  /** Returns when every worker has finished its share of the job fork() started. */
+  join(): void {
+    if (this.forkedLocally >= 0) {
+      const job = this.forkedLocally;
+      this.forkedLocally = -1;
+      for (let t = 1; t < this.threads; t++) this.runLocal(job, t);
+      return;
+    }
+    this.waitFor(DONE, this.threads - 1, "finish its share of a step");
+    if (Atomics.load(this.control, FAULT) !== 0) this.fail();
+  }
+
+  /** Whether every worker has started (instantiated its kernels and is waiting for jobs). */
+  get ready(): boolean {
+    return Atomics.load(this.control, READY) === this.threads - 1;
+  }
+
+  /**
+   * Resolves once every worker has started, so that the first steps already run on all threads (on a
+   * host that can block, the first step waits for them anyway).
+   */
+  async whenReady(): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
+    while (!this.ready) {
+      this.check("start");
+      if (Date.now() > deadline) this.timeOut("start");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    this.started = true;
+  }
+
+  /** Ends the workers; resolves when they have exited. Later runs throw. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.broken ??= new Error("threads: this kernel was disposed");
+    Atomics.store(this.control, STOP, 1);
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /** Test hook: worker t throws inside its next job. */
+  injectFault(thread: number): void {
+    Atomics.store(this.control, INJECT, thread + 1);
+  }
+
+  /** Test hook: the worker of thread t is killed from outside, as a crash would. */
+  killWorker(thread: number): Promise<void> {
+    return this.workers[thread - 1].terminate();
+  }
+
+  private awaitStart(): boolean {
+    if (this.ready) {
+      this.started = true;
+      return true;
+    }
+    if (!this.canBlock) return false;
+    this.waitFor(READY, this.threads - 1, "start");
+    this.started = true;
+    return true;
+  }
+
+  /** Waits until control[word] reaches `target`, in timed slices, checking for faults and exits. */
+  private waitFor(word: number, target: number, what: string): void {
+    const c = this.control;
+    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(c, word) === target) return;
+    let waited = 0;
+    for (;;) {
+      const seen = Atomics.load(c, word);
+      if (seen === target) return;
+      if (this.canBlock) {
+        if (Atomics.wait(c, word, seen, WAIT_SLICE_MS) === "timed-out") waited += WAIT_SLICE_MS;
+      } else {
+        const until = performance.now() + WAIT_SLICE_MS;
+        while (Atomics.load(c, word) === seen && performance.now() < until) {}
+        if (Atomics.load(c, word) === seen) waited += WAIT_SLICE_MS;
+      }
+      this.check(what);
+      if (waited >= this.timeoutMs) this.timeOut(what);
+    }
+  }
+
+  /** Throws if a worker failed (fault word) or was seen to exit. */
+  private check(what: string): void {
+    if (this.broken) throw this.broken;
+    if (Atomics.load(this.control, FAULT) !== 0) this.fail();
+    for (let t = 1; t < this.threads; t++) {
+      const reason = this.exited[t];
+      if (reason !== undefined) {
+        this.broken = new Error(
+          `threads: worker ${t} of ${this.threads - 1} ${reason} before it could ${what}; ` +
+            "this kernel cannot run any more (dispose it and compile again)",
+        );
+        throw this.broken;
+      }
+    }
+  }
+
+  private fail(): never {
+    const c = this.control;
+    const t = Atomics.load(c, FAULT) - 1;
+    const length = Math.min(Atomics.load(c, MESSAGE), MESSAGE_UNITS);
+    let text = "";
+    for (let i = 0; i < length; i++) {
+      const word = Atomics.load(c, MESSAGE + 1 + (i >> 1));
+      text += String.fromCharCode(i & 1 ? word >>> 16 : word & 0xffff);
+    }
+    this.broken = new Error(
+      `threads: worker ${t} of ${this.threads - 1} failed: ${text || "(no message)"}; ` +
+        "this kernel cannot run any more (dispose it and compile again)",
+    );
+    throw this.broken;
+  }
+
+  private timeOut(what: string): never {
+    this.broken = new Error(
+      `threads: the workers did not ${what} within ${this.timeoutMs / 1000} s; ` +
+        "this kernel cannot run any more (dispose it and compile again)",
+    );
+    throw this.broken;
+  }
+}

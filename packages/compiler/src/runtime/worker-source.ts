@@ -1,0 +1,89 @@
+/**
+ * The worker's program, as source text: hand-written here, with no user text in it. It is the same in
+ * Node (worker_threads, started with `eval`) and in browsers (a Web Worker from a Blob URL); only the
+ * few lines that receive the start data differ. The generated code it runs (`jobsSource`) is printed by
+ * codegen from an ESTree, like the step itself.
+ */
+import {
+  CONTROL_WORDS,
+  DONE,
+  FAULT,
+  INJECT,
+  JOB,
+  MESSAGE,
+  MESSAGE_UNITS,
+  READY,
+  SEQ,
+  STOP,
+} from "./control-block";
+
+const SPINS = 4000;
+
+/** function adjointWorker(start, onExit): instantiates the kernels, then serves jobs until STOP. */
+const WORKER_MAIN = `function adjointWorker(d, onExit) {
+  const I = new Int32Array(d.memory.buffer, d.controlOffset, ${CONTROL_WORDS});
+  const t = d.thread;
+  let stopping = false;
+  const report = (e) => {
+    if (Atomics.compareExchange(I, ${FAULT}, 0, t + 1) === 0) {
+      const text = (e instanceof Error ? e.name + ": " + e.message : String(e)).slice(0, ${MESSAGE_UNITS});
+      for (let i = 0; i < text.length; i += 2) {
+        const low = text.charCodeAt(i);
+        const high = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+        Atomics.store(I, ${MESSAGE + 1} + (i >> 1), low | (high << 16));
+      }
+      Atomics.store(I, ${MESSAGE}, text.length);
+    }
+    Atomics.notify(I, ${DONE});
+    Atomics.notify(I, ${READY});
+  };
+  let jobs;
+  try {
+    const wasm = {};
+    for (const [name, module] of d.modules) {
+      wasm[name] = new WebAssembly.Instance(module, { env: { memory: d.memory } }).exports.matmul;
+    }
+    jobs = new Function("F", "wasm", d.jobsSource)(new Float32Array(d.memory.buffer), wasm);
+  } catch (e) {
+    report(e);
+    return;
+  }
+  if (onExit) onExit(() => { if (!stopping) report("the worker exited"); });
+  let seen = Atomics.load(I, ${SEQ});
+  Atomics.add(I, ${READY}, 1);
+  Atomics.notify(I, ${READY});
+  for (;;) {
+    for (let spin = 0; spin < ${SPINS} && Atomics.load(I, ${SEQ}) === seen; spin++) {}
+    if (Atomics.load(I, ${SEQ}) === seen) Atomics.wait(I, ${SEQ}, seen);
+    seen = Atomics.load(I, ${SEQ});
+    if (Atomics.load(I, ${STOP}) !== 0) {
+      stopping = true;
+      return;
+    }
+    try {
+      if (Atomics.load(I, ${INJECT}) === t + 1) {
+        Atomics.store(I, ${INJECT}, 0);
+        throw new Error("a fault injected by a test");
+      }
+      jobs(Atomics.load(I, ${JOB}), t);
+    } catch (e) {
+      report(e);
+    }
+    Atomics.add(I, ${DONE}, 1);
+    Atomics.notify(I, ${DONE});
+  }
+}`;
+
+/** For `new Worker(source, { eval: true, workerData })` in Node. */
+export const NODE_WORKER_SOURCE = `"use strict";
+const { workerData } = require("node:worker_threads");
+(${WORKER_MAIN})(workerData, (f) => process.on("exit", f));
+`;
+
+/** For a Web Worker: the start data arrives as the first message. */
+export const WEB_WORKER_SOURCE = `"use strict";
+self.onmessage = (event) => {
+  self.onmessage = null;
+  (${WORKER_MAIN})(event.data, null);
+};
+`;
