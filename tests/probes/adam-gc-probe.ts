@@ -1,6 +1,7 @@
 // Run as its own process by tests/nn/zero-alloc.test.ts, so that the only code in this isolate is
 // Adjoint's: the test runner's own traffic (IPC buffers) would otherwise trigger GCs of its own.
-// Prints one JSON line: { gcEvents, gcKinds, heapGrowth, first, last, steps }.
+// Arguments: steps (10,000), threads (1). Prints one JSON line: { gcEvents, gcKinds, heapGrowth, first,
+// last, steps, threads }.
 import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -9,8 +10,9 @@ import { mnistAdamStep } from "./mnist-adam-step";
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
 const steps = Number(process.argv[2] ?? 10_000);
+const threads = Number(process.argv[3] ?? 1);
 
-const step = mnistAdamStep();
+const step = mnistAdamStep(threads);
 
 const kernel = step.kernel;
 const loss = step.outputs.loss;
@@ -32,4 +34,8 @@ const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
 const last = loss[0];
 await new Promise((r) => setTimeout(r, 100));
 observer.disconnect();
-console.log(JSON.stringify({ gcEvents: kinds.length, gcKinds: kinds, heapGrowth, first, last, steps }));
+const used = (kernel as unknown as { compiled: { threads: number } }).compiled.threads;
+await kernel.dispose();
+console.log(
+  JSON.stringify({ gcEvents: kinds.length, gcKinds: kinds, heapGrowth, first, last, steps, threads: used }),
+);

@@ -117,8 +117,8 @@ describe("threads: bit-identical to one thread", () => {
         const a = g.param("a", transA ? [3, 70, 45] : [3, 45, 70]);
         const b = g.param("b", transB ? [3, 51, 70] : [3, 70, 51]);
         for (const t of [a, b]) for (let i = 0; i < t.value.length; i++) t.value[i] = Math.sin(i * 0.37);
-        const A = transA ? a.transpose([0, 2, 1]) : a;
-        const B = transB ? b.transpose([0, 2, 1]) : b;
+        const A = transA ? a.transpose() : a;
+        const B = transB ? b.transpose() : b;
         const k = compile({ y: A.matmul(B).tanh().mul(3), z: A.matmul(B) }, { threads, cache: false });
         k.run();
         return { k, y: Float32Array.from(k.outputs.y), z: Float32Array.from(k.outputs.z) };

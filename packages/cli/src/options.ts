@@ -97,6 +97,8 @@ export interface TrainOptions extends ModelOptions {
   earlyStopping: number | null;
   /** Fraction of the training split held out for validation, in [0, 0.9]. */
   valFraction: number;
+  /** Threads of the training step (large products split over workers; bit-identical results). */
+  threads: number;
   out: string;
   /** Also write model.onnx into the run folder. */
   onnx: boolean;
@@ -182,6 +184,13 @@ export function addTrainOptions(cmd: Command): Command {
     )
     .addOption(
       opt("--val-fraction <f>", "fraction of the training split held out for validation, in [0, 0.9]", "0.1"),
+    )
+    .addOption(
+      opt(
+        "--threads <n>",
+        "threads of the training step: its large products run split over worker threads (same results)",
+        "1",
+      ),
     )
     .option("--out <dir>", "run folder for the artifacts (default: runs/<dataset>-seed<seed>-<date>-<time>)")
     .addOption(
@@ -309,6 +318,7 @@ export function resolveTrainOptions(raw: Raw, now: Date = new Date()): TrainOpti
     epochs,
     earlyStopping,
     valFraction,
+    threads: wholeNumber("--threads", raw.threads ?? "1", 1, 256),
     out,
     onnx: raw.onnx === true,
     initFrom: raw.initFrom === undefined ? null : nonEmptyPath("--init-from", raw.initFrom),

@@ -85,6 +85,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       batchSize: opts.batch,
       seed: opts.seed,
       graphSeed: opts.seed,
+      threads: opts.threads,
       validation: asSamples(data.val) ?? undefined,
       earlyStopping: opts.earlyStopping
         ? { patience: opts.earlyStopping, monitor: "valLoss", restoreBest: true }
@@ -324,6 +325,7 @@ function summaryMarkdown(s: {
     `--epochs ${opts.epochs}`,
     ...(opts.earlyStopping ? [`--early-stopping ${opts.earlyStopping}`] : []),
     `--val-fraction ${opts.valFraction}`,
+    ...(opts.threads > 1 ? [`--threads ${opts.threads}`] : []),
     `--seed ${opts.seed}`,
     `--out ${opts.out}`,
     ...(opts.onnx ? ["--onnx"] : []),
