@@ -3,6 +3,8 @@
 import { mnistAdamStep } from "./mnist-adam-step";
 
 const step = mnistAdamStep(2);
+const compiled = (step.kernel as unknown as { compiled: { whenReady(): Promise<void>; threads: number } })
+  .compiled;
+await compiled.whenReady();
 for (let i = 0; i < 20; i++) step.run();
-const threads = (step.kernel as unknown as { compiled: { threads: number } }).compiled.threads;
-console.log(`trained ${step.outputs.loss[0]} on ${threads} threads`);
+console.log(`trained ${step.outputs.loss[0]} on ${compiled.threads} threads`);

@@ -19,6 +19,17 @@ import {
 } from "adjoint";
 import { describe, expect, it } from "vitest";
 
+/** Waits until the workers have started, so that the steps measured really run on them. */
+async function started<T extends { kernel: ReturnType<typeof compile> }>(runs: T[]): Promise<T[]> {
+  await Promise.all(runs.map((r) => r.kernel.whenReady()));
+  return runs;
+}
+
+/** The workers did take jobs (they are not being run by the main thread instead). */
+function expectForked(k: ReturnType<typeof compile>): void {
+  if (k.threads > 1) expect(k.pool!.forks).toBeGreaterThan(0);
+}
+
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 /** An MLP training step, its inputs filled deterministically; the same seed gives the same weights. */
@@ -63,7 +74,7 @@ describe("threads: bit-identical to one thread", () => {
     for (const wasm of [true, false]) {
       it(`MLP 37→129→65→7, batch 33, ${name}, wasm ${wasm ? "on" : "off"}: threads 2 and 3 equal threads 1`, async () => {
         const sizes = [37, 129, 65, 7];
-        const runs = [1, 2, 3].map((t) => mlpStep(sizes, 33, optimizer, t, wasm));
+        const runs = await started([1, 2, 3].map((t) => mlpStep(sizes, 33, optimizer, t, wasm)));
         if (wasm) {
           expect(runs[1].kernel.threads).toBe(2);
           expect(runs[2].kernel.threads).toBe(3);
@@ -80,6 +91,7 @@ describe("threads: bit-identical to one thread", () => {
             losses[i].push(r.step.outputs.loss[0]);
           });
         }
+        for (const r of runs) expectForked(r.kernel);
         expect(losses[1]).toEqual(losses[0]);
         expect(losses[2]).toEqual(losses[0]);
         for (let p = 0; p < runs[0].params.length; p++) {
@@ -95,9 +107,12 @@ describe("threads: bit-identical to one thread", () => {
   }
 
   it("the MNIST MLP 784→128→10, batch 64, Adam, over 4 threads (more threads than cores)", async () => {
-    const runs = [1, 4].map((t) => mlpStep([784, 128, 10], 64, () => optim.adam({ lr: 1e-3 }), t));
+    const runs = await started(
+      [1, 4].map((t) => mlpStep([784, 128, 10], 64, () => optim.adam({ lr: 1e-3 }), t)),
+    );
     expect(runs[1].kernel.threads).toBe(4);
     for (let s = 0; s < 5; s++) for (const r of runs) r.step.run();
+    expectForked(runs[1].kernel);
     expect(runs[1].step.outputs.loss[0]).toBe(runs[0].step.outputs.loss[0]);
     for (let p = 0; p < runs[0].params.length; p++) {
       expect(bits(runs[1].params[p].value)).toEqual(bits(runs[0].params[p].value));
@@ -112,15 +127,19 @@ describe("threads: bit-identical to one thread", () => {
     [true, true],
   ]) {
     it(`batched products ${transA ? "Aᵀ" : "A"}·${transB ? "Bᵀ" : "B"} [3, 45, 70]·[3, 70, 51] with an epilogue`, async () => {
-      const outs = [1, 2, 3].map((threads) => {
+      const kernels = [1, 2, 3].map((threads) => {
         const g = new Graph({ seed: 3 });
         const a = g.param("a", transA ? [3, 70, 45] : [3, 45, 70]);
         const b = g.param("b", transB ? [3, 51, 70] : [3, 70, 51]);
         for (const t of [a, b]) for (let i = 0; i < t.value.length; i++) t.value[i] = Math.sin(i * 0.37);
         const A = transA ? a.transpose() : a;
         const B = transB ? b.transpose() : b;
-        const k = compile({ y: A.matmul(B).tanh().mul(3), z: A.matmul(B) }, { threads, cache: false });
+        return compile({ y: A.matmul(B).tanh().mul(3), z: A.matmul(B) }, { threads, cache: false });
+      });
+      await Promise.all(kernels.map((k) => k.whenReady()));
+      const outs = kernels.map((k) => {
         k.run();
+        expectForked(k);
         return { k, y: Float32Array.from(k.outputs.y), z: Float32Array.from(k.outputs.z) };
       });
       expect(outs[1].k.threads).toBe(2);
@@ -138,13 +157,34 @@ describe("threads: bit-identical to one thread", () => {
       const W = g.param("W", [96, 96]);
       for (let i = 0; i < W.value.length; i++) W.value[i] = Math.sin(i * 0.1) * 0.1;
       const next = W.sub(W.matmul(W).mul(0.5));
-      const k = compile({ s: next.sum() }, { updates: [assign(W, next)], threads, cache: false });
-      for (let s = 0; s < 3; s++) k.run();
-      return { k, W: Float32Array.from(W.value) };
+      return { W, k: compile({ s: next.sum() }, { updates: [assign(W, next)], threads, cache: false }) };
     });
+    for (const { k, W } of results) {
+      await k.whenReady();
+      for (let s = 0; s < 3; s++) k.run();
+      expectForked(k);
+    }
     expect(results[1].k.threads).toBe(2);
-    expect(bits(results[1].W)).toEqual(bits(results[0].W));
+    expect(bits(results[1].W.value)).toEqual(bits(results[0].W.value));
     await Promise.all(results.map((r) => r.k.dispose()));
+  });
+});
+
+describe("threads: before the workers have started", () => {
+  it("the main thread runs their slices itself, with the same results", async () => {
+    const runs = [1, 3].map((t) => mlpStep([64, 96, 10], 48, () => optim.adam({ lr: 1e-3 }), t));
+    // Right after compile the workers are still starting (tens of ms): these steps run here.
+    runs[1].step.run();
+    runs[0].step.run();
+    const localForks = runs[1].kernel.pool!.forks;
+    await started(runs);
+    for (let s = 0; s < 3; s++) for (const r of runs) r.step.run();
+    expect(runs[1].kernel.pool!.forks).toBeGreaterThan(localForks);
+    expect(runs[1].step.outputs.loss[0]).toBe(runs[0].step.outputs.loss[0]);
+    for (let p = 0; p < runs[0].params.length; p++) {
+      expect(bits(runs[1].params[p].value)).toEqual(bits(runs[0].params[p].value));
+    }
+    await Promise.all(runs.map((r) => r.kernel.dispose()));
   });
 });
 
@@ -192,6 +232,7 @@ describe("threads: lifetime and failures", () => {
     const before = osThreads();
     for (let i = 0; i < 8; i++) {
       const { step, kernel } = mlpStep([64, 96, 10], 48, () => optim.sgd({ lr: 0.1 }), 3);
+      await kernel.whenReady();
       step.run();
       expect(kernel.threads).toBe(3);
       await kernel.dispose();
@@ -211,6 +252,7 @@ describe("threads: lifetime and failures", () => {
 
   it("a worker that throws makes run() throw, naming the worker and its error, and every run after", async () => {
     const { step, kernel } = mlpStep([64, 96, 10], 48, () => optim.sgd({ lr: 0.1 }), 3);
+    await kernel.whenReady();
     step.run();
     kernel.pool!.injectFault(2);
     expect(() => step.run()).toThrow(/worker 2 of 2 failed: Error: a fault injected by a test/);
@@ -220,6 +262,7 @@ describe("threads: lifetime and failures", () => {
 
   it("a worker that dies makes the next run() throw instead of waiting", async () => {
     const { step, kernel } = mlpStep([64, 96, 10], 48, () => optim.sgd({ lr: 0.1 }), 2);
+    await kernel.whenReady();
     step.run();
     await kernel.pool!.killWorker(1);
     await new Promise((r) => setTimeout(r, 50));

@@ -11,6 +11,8 @@ export const STOP = 4;
 export const FAULT = 5;
 /** Test hook: 1 + the index of a worker that must throw inside its next job. */
 export const INJECT = 6;
+/** Never written: the pool's warm-up waits on it once. */
+export const WARM = 7;
 /** Length of the first failure's message, then its UTF-16 code units, two per word. */
 export const MESSAGE = 8;
 export const MESSAGE_UNITS = 512;

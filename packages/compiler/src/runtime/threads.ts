@@ -14,7 +14,9 @@
  * Nothing waits forever: every wait is cut into short timed slices, between which the fault word (set by
  * a worker that threw or exited) and the exit events seen by the host are checked, with an overall limit.
  * A failure breaks the pool for good: that run() and every later one throw, naming the worker and its
- * error. dispose() ends the workers; they are unref'd, so they never keep a process alive.
+ * error. Until every worker has started (whenReady()), the main thread runs their slices itself, so
+ * no step ever blocks on a worker that is still starting or failed to. dispose() ends the workers;
+ * they are unref'd, so they never keep a process alive.
  */
 import type { WasmMemory } from "../wasm/js-api";
 import {
@@ -28,11 +30,14 @@ import {
   READY,
   SEQ,
   STOP,
+  WARM,
 } from "./control-block";
 import type { WorkerHandle, WorkerHost, WorkerStart } from "./worker-host";
 
 /** Busy polls before sleeping in Atomics.wait: a wake-up through the kernel costs tens of microseconds. */
 const SPINS = 4000;
+/** Calls of the slow wait path at construction: see the constructor. */
+const WARM_UP_CALLS = 16;
 /** Length of one timed wait (ms); between them, faults and exits are checked. */
 const WAIT_SLICE_MS = 50;
 
@@ -72,6 +77,7 @@ export class ThreadPool {
     this.runLocal = options.runLocal;
     this.canBlock = options.host.canBlock;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    // Starting a worker takes tens of milliseconds; if one never starts, whenReady() says why.
     this.exited = new Array(options.threads).fill(undefined);
     for (let t = 1; t < options.threads; t++) {
       const start: WorkerStart = {
@@ -87,18 +93,28 @@ export class ThreadPool {
         }),
       );
     }
+    // Run the wait loop's slow path (timed waits on an unused word) often enough for V8 to record type
+    // feedback for it (a function gets its feedback vector only after several calls). Without feedback,
+    // the first real wait of a step on a busy machine deoptimizes the whole step (which inlines join),
+    // again and again, and the recompiled code shows up as heap growth.
+    for (let i = 0; i < WARM_UP_CALLS; i++) this.waitFor(WARM, 1, "warm up", 1 + (i & 1));
   }
 
   /** The workers' share of job j starts; the caller then runs slice 0 and calls join(). */
   fork(job: number): void {
     if (this.broken) throw this.broken;
-    const c = this.control;
-    if (!this.started && !this.awaitStart()) {
-      // The workers are still starting (a host that cannot block, such as a browser's main thread): this
-      // thread runs their slices itself in join(). The results are the same, only slower.
-      this.forkedLocally = job;
-      return;
+    if (!this.started) {
+      this.check("start");
+      if (!this.ready) {
+        // The workers are still starting: this thread runs their slices itself in join(), with the same
+        // results, only slower. (Blocking until they have started could wait on a worker that failed to
+        // start: its error event cannot arrive while this thread is blocked.)
+        this.forkedLocally = job;
+        return;
+      }
+      this.started = true;
     }
+    const c = this.control;
     Atomics.store(c, DONE, 0);
     Atomics.store(c, JOB, job);
     Atomics.add(c, SEQ, 1);
@@ -113,8 +129,14 @@ export class ThreadPool {
       for (let t = 1; t < this.threads; t++) this.runLocal(job, t);
       return;
     }
-    this.waitFor(DONE, this.threads - 1, "finish its share of a step");
+    const what = "finish its share of a step";
+    if (!this.waitFor(DONE, this.threads - 1, what, this.timeoutMs)) this.timeOut(what);
     if (Atomics.load(this.control, FAULT) !== 0) this.fail();
+  }
+
+  /** Jobs handed to the workers so far (not counting those run here while they were starting). */
+  get forks(): number {
+    return Atomics.load(this.control, SEQ);
   }
 
   /** Whether every worker has started (instantiated its kernels and is waiting for jobs). */
@@ -122,10 +144,7 @@ export class ThreadPool {
     return Atomics.load(this.control, READY) === this.threads - 1;
   }
 
-  /**
-   * Resolves once every worker has started, so that the first steps already run on all threads (on a
-   * host that can block, the first step waits for them anyway).
-   */
+  /** Resolves once every worker has started: until then, steps run the workers' slices themselves. */
   async whenReady(): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
     while (!this.ready) {
@@ -157,34 +176,27 @@ export class ThreadPool {
     return this.workers[thread - 1].terminate();
   }
 
-  private awaitStart(): boolean {
-    if (this.ready) {
-      this.started = true;
-      return true;
-    }
-    if (!this.canBlock) return false;
-    this.waitFor(READY, this.threads - 1, "start");
-    this.started = true;
-    return true;
-  }
-
-  /** Waits until control[word] reaches `target`, in timed slices, checking for faults and exits. */
-  private waitFor(word: number, target: number, what: string): void {
+  /**
+   * Waits until control[word] reaches `target`, in timed slices, checking for faults and exits between
+   * them; false after `limitMs` of waiting.
+   */
+  private waitFor(word: number, target: number, what: string, limitMs: number): boolean {
     const c = this.control;
-    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(c, word) === target) return;
+    for (let spin = 0; spin < SPINS; spin++) if (Atomics.load(c, word) === target) return true;
+    const slice = Math.min(WAIT_SLICE_MS, limitMs);
     let waited = 0;
     for (;;) {
       const seen = Atomics.load(c, word);
-      if (seen === target) return;
+      if (seen === target) return true;
       if (this.canBlock) {
-        if (Atomics.wait(c, word, seen, WAIT_SLICE_MS) === "timed-out") waited += WAIT_SLICE_MS;
+        if (Atomics.wait(c, word, seen, slice) === "timed-out") waited += slice;
       } else {
-        const until = performance.now() + WAIT_SLICE_MS;
+        const until = performance.now() + slice;
         while (Atomics.load(c, word) === seen && performance.now() < until) {}
-        if (Atomics.load(c, word) === seen) waited += WAIT_SLICE_MS;
+        if (Atomics.load(c, word) === seen) waited += slice;
       }
       this.check(what);
-      if (waited >= this.timeoutMs) this.timeOut(what);
+      if (waited >= limitMs) return false;
     }
   }
 
@@ -221,8 +233,10 @@ export class ThreadPool {
   }
 
   private timeOut(what: string): never {
+    const c = this.control;
+    const words = `SEQ ${c[SEQ]}, JOB ${c[JOB]}, DONE ${c[DONE]}, READY ${c[READY]}`;
     this.broken = new Error(
-      `threads: the workers did not ${what} within ${this.timeoutMs / 1000} s; ` +
+      `threads: the workers did not ${what} within ${this.timeoutMs / 1000} s (${words}); ` +
         "this kernel cannot run any more (dispose it and compile again)",
     );
     throw this.broken;

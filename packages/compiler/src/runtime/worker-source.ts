@@ -54,7 +54,8 @@ const WORKER_MAIN = `function adjointWorker(d, onExit) {
   Atomics.notify(I, ${READY});
   for (;;) {
     for (let spin = 0; spin < ${SPINS} && Atomics.load(I, ${SEQ}) === seen; spin++) {}
-    if (Atomics.load(I, ${SEQ}) === seen) Atomics.wait(I, ${SEQ}, seen);
+    // A loop, not an if: a wait may return without a new job (it must never run one twice).
+    while (Atomics.load(I, ${SEQ}) === seen) Atomics.wait(I, ${SEQ}, seen);
     seen = Atomics.load(I, ${SEQ});
     if (Atomics.load(I, ${STOP}) !== 0) {
       stopping = true;
