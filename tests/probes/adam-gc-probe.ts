@@ -18,9 +18,12 @@ const kernel = step.kernel;
 // With threads, measure the steps that run on the workers (until they start, this thread runs their share).
 await (kernel as unknown as { compiled: { whenReady(): Promise<void> } }).compiled.whenReady();
 const loss = step.outputs.loss;
-// Warm up until the JIT has optimized every function of the step (with threads also the pool's fork and
-// join, which only become hot after a few thousand calls): compiled code is heap, not a step's garbage.
-for (let i = 0; i < 1000; i++) kernel.run();
+// Warm up until the JIT has optimized every function of the step: its compiled code is heap too, but not
+// a step's garbage. With threads that takes longer: the pool's fork and join become hot first, and only
+// then is Kernel.run (which inlines the step) recompiled, a 30 ms job that lands in the measured window
+// after 1,000 steps on a busy machine (traced with --trace-opt: ~200 kB of code, no deopt, no GC).
+const warmUp = threads > 1 ? 5000 : 200;
+for (let i = 0; i < warmUp; i++) kernel.run();
 collectGarbage();
 await new Promise((r) => setTimeout(r, 100));
 collectGarbage();

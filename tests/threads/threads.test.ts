@@ -159,7 +159,7 @@ describe("threads: bit-identical to one thread", () => {
       const next = W.sub(W.matmul(W).mul(0.5));
       return { W, k: compile({ s: next.sum() }, { updates: [assign(W, next)], threads, cache: false }) };
     });
-    for (const { k, W } of results) {
+    for (const { k } of results) {
       await k.whenReady();
       for (let s = 0; s < 3; s++) k.run();
       expectForked(k);
