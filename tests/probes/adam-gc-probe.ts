@@ -19,10 +19,11 @@ const kernel = step.kernel;
 await (kernel as unknown as { compiled: { whenReady(): Promise<void> } }).compiled.whenReady();
 const loss = step.outputs.loss;
 // Warm up until the JIT has optimized every function of the step: its compiled code is heap too, but not
-// a step's garbage. With threads that takes longer: the pool's fork and join become hot first, and only
-// then is Kernel.run (which inlines the step) recompiled, a 30 ms job that lands in the measured window
-// after 1,000 steps on a busy machine (traced with --trace-opt: ~200 kB of code, no deopt, no GC).
-const warmUp = threads > 1 ? 5000 : 200;
+// a step's garbage. Kernel.run (which inlines the step) is recompiled late, a 30 ms job that landed in the
+// measured window after 200 or 1,000 warm-up steps on a busy machine (traced with --trace-opt: up to
+// ~200 kB of code with threads, ~70 kB without; no deopt, no GC). With threads, the pool's fork and join
+// become hot first.
+const warmUp = 5000;
 for (let i = 0; i < warmUp; i++) kernel.run();
 collectGarbage();
 await new Promise((r) => setTimeout(r, 100));
