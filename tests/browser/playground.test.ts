@@ -98,6 +98,13 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     expect(source).toMatch(/return function step\(\)/);
     expect(source.split("\n").length).toBeGreaterThan(50);
     expect(await page.locator("#arena").textContent()).toMatch(/\d (kB|MB)$/);
+    // The module-level view: a click opens a box into a cluster of its nodes, another click closes it.
+    const graph = page.getByTestId("graph");
+    expect(await graph.locator('g.node[id="box:m:0"]').count()).toBe(1);
+    await graph.locator('g.node[id="box:m:0"]').click();
+    await expect.poll(() => graph.locator('g.cluster[id="box:m:0"]').count(), { timeout: 30_000 }).toBe(1);
+    await graph.locator('g.cluster[id="box:m:0"] > text').first().click();
+    await expect.poll(() => graph.locator('g.node[id="box:m:0"]').count(), { timeout: 30_000 }).toBe(1);
   });
 
   it("has logged no console error; screenshot saved", async () => {

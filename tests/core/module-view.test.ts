@@ -140,6 +140,11 @@ describe("toDot view: modules", () => {
     const svg = await renderSvg(toDot(g, { outputs, groups, view: "modules", expanded: ["m:0"] }));
     expect(svg).toContain('<g id="box:u:0.weight" class="node"');
     expect(svg).toContain('<g id="box:m:0" class="cluster"');
+    // Subgraphs inherit graph attributes: every element id must still be unique (a fused group inside an
+    // opened box once repeated the box's id).
+    const ids = [...svg.matchAll(/<g id="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.length).toBeGreaterThan(10);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 
   it("the default view is unchanged by the new options' absence", () => {

@@ -73,7 +73,10 @@ export function toModuleDot(graph: DumpedGraph, options: DotOptions): string {
     }
     for (const [g, members] of byGroup) {
       lines.push(`${pad}  subgraph cluster_${clusters++} {`);
-      lines.push(`${pad}    label=${quote(`fused ${g}`)}; style="dashed,rounded"; color=firebrick;`);
+      // Its own id: subgraphs inherit graph attributes, and the box's id must stay on the box alone.
+      lines.push(
+        `${pad}    id=${quote(`fused:${box.key}:${g}`)}; label=${quote(`fused ${g}`)}; style="dashed,rounded"; color=firebrick;`,
+      );
       for (const n of members) lines.push(`${pad}    ${nodeLine(n, outputIds.get(n.id))}`);
       lines.push(`${pad}  }`);
     }
