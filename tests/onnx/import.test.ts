@@ -7,6 +7,7 @@ import {
   AvgPool2d,
   BatchNorm2d,
   Conv2d,
+  erf,
   evaluate,
   exportOnnx,
   Flatten,
@@ -170,4 +171,35 @@ describe("OnnxModel: an ONNX file as a Module", () => {
     expect(relativeError(out.y2, f.output.data.slice(0, 6))).toBeLessThan(TOL);
     expect(() => new OnnxModel(f.bytes.slice(0, 100))).toThrow(/^importOnnx: /);
   });
+});
+
+describe("Adjoint → ONNX → Adjoint: a graph of primitives", () => {
+  for (const opset of [13, 17, 18]) {
+    it(`opset ${opset}: reductions (axes as attribute or input), layout ops, -inf padding, erf`, () => {
+      const g = new Graph({ seed: 3 });
+      const x = g.input("x", [3, 4]);
+      const w = g.param("w", [4, 4], { init: (v) => v.set(data(16, 7)) });
+      const h = x.matmul(w).abs().add(0.5).sqrt().log().mul(x.square().neg().exp());
+      const a = h.sum(1, true).sub(h.max(0, true)).div(h.logsumexp(null, true).add(1));
+      const b = h
+        .permute([1, 0])
+        .slice(1, 3, 0)
+        .reshape([3, 2])
+        .pad([1, 0, 0, 2], Number.NEGATIVE_INFINITY)
+        .maximum(-2);
+      const c = a.maximum(h).minimum(h.pow(3)).sin().cos().reciprocal().softplus().leakyRelu(0.2);
+      const y = c.add(erf(h)).gelu().sum(0).broadcastTo([2, 4]);
+      const z = b
+        .logSoftmax(1)
+        .mean(1)
+        .add(h.slice(0, 3, 1).sign().mul(0.25).sum());
+      const feed = data(12, 5);
+      const want = evaluate({ y, z }, { x: feed });
+      const m = importOnnx(exportOnnx({ y, z }, { opset }), new Graph());
+      const got = evaluate(m.outputs, { x: feed });
+      expect(relativeError(got.y, want.y)).toBeLessThan(1e-7);
+      expect(relativeError(got.z, want.z)).toBeLessThan(1e-7);
+      expect(Object.keys(m.params)).toEqual(["w"]);
+    });
+  }
 });

@@ -112,7 +112,11 @@ const DTYPE_NAMES: Record<number, string> = {
   16: "BFLOAT16",
 };
 
-export function tensorOf(t: TensorProto, what: string, limits: ImportLimits): ConstTensor {
+/**
+ * A tensor's data, checked against its dims. `finite`: refuse NaN and ±Infinity (initializers: they
+ * become params); a Constant node may hold −Infinity (the fill of a max pool's padding).
+ */
+export function tensorOf(t: TensorProto, what: string, limits: ImportLimits, finite = true): ConstTensor {
   if (t.data_location === 1) throw new E(`${what}: external data (a separate file) is not supported`);
   const dims = checkedDims(t.dims, what, limits);
   const n = dims.reduce((a, b) => a * b, 1);
@@ -137,7 +141,7 @@ export function tensorOf(t: TensorProto, what: string, limits: ImportLimits): Co
       expectLength(list.length, "values");
       data = Float32Array.from(list);
     }
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; finite && i < n; i++) {
       if (!Number.isFinite(data[i])) throw new E(`${what}: value [${i}] = ${data[i]} is not finite`);
     }
     return { dtype: "float", dims, data };
@@ -178,7 +182,7 @@ function attrOf(a: AttributeProto, what: string, limits: ImportLimits): Attr {
       return { kind: "ints", value: (a.ints ?? []).map((v, i) => int64(v, `${what} [${i}]`)) };
     case AttrType.TENSOR:
       if (!a.t) throw new E(`${what}: a TENSOR attribute without a tensor`);
-      return { kind: "tensor", value: tensorOf(a.t, what, limits) };
+      return { kind: "tensor", value: tensorOf(a.t, what, limits, false) };
     default:
       throw new E(
         `${what}: attribute type ${a.type} is not supported (graphs, sparse tensors, strings lists)`,
