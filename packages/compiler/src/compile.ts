@@ -17,6 +17,7 @@ import { ThreadPool } from "./runtime/threads";
 import { defaultWorkerHost } from "./runtime/worker-host";
 import { fuse } from "./schedule/fuse";
 
+/** Options of {@link compile}. */
 export interface CompileOptions {
   /** assign nodes (optimizer updates) applied in place after the outputs are computed. */
   updates?: readonly Tensor[];
@@ -43,6 +44,22 @@ export interface CompileOptions {
 const kernelCache = new WeakMap<Graph, Map<string, Kernel>>();
 const factoryCache = new Map<string, (...args: unknown[]) => () => number>();
 
+/**
+ * Compiles the computation of `outputs` (and the `updates`, applied in place) into one generated JavaScript
+ * function over preallocated float32 memory, matmuls in generated wasm SIMD kernels where they fit: the
+ * returned Kernel's `run(feeds)` allocates nothing. Kernels are cached per graph by what they compute.
+ * @example
+ * ```ts
+ * const g = new Graph();
+ * const x = g.input("x", [3], { requiresGrad: true });
+ * const y = x.mul(x).mul(x).sum();
+ * const [dy] = grad(y, [x]);
+ * const kernel = compile({ y, dy });
+ * kernel.run({ x: [1, 2, 3] });
+ * kernel.outputs.dy;                        // Float32Array [3, 12, 27]
+ * console.log(kernel.source);               // the generated function
+ * ```
+ */
 export function compile(outputs: Record<string, Tensor> | Tensor, options: CompileOptions = {}): Kernel {
   const named: Record<string, Tensor> = outputs instanceof Tensor ? { out: outputs } : outputs;
   const requestedThreads = options.threads ?? 1;

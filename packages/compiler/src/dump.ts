@@ -2,6 +2,10 @@
 import { formatShape } from "@adjoint/core";
 import type { Schedule } from "./schedule/fuse";
 
+/**
+ * The scheduled program as text: one line per node, its fused group and its stored outputs (the post-pass
+ * dump).
+ */
 export function programText(s: Schedule): string {
   const p = s.program;
   const lines = p.nodes.map((n) => {

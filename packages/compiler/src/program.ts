@@ -5,6 +5,7 @@
  */
 import { type Attrs, dependencies, type Graph, type Shape, Tensor } from "@adjoint/core";
 
+/** One node of a compiler Program: op, input ids, attributes, shape, and the graph node it stands for. */
 export interface PNode {
   readonly id: number;
   readonly op: string;
@@ -24,6 +25,7 @@ export interface Update {
   readonly value: number;
 }
 
+/** The compiler's graph: nodes in topological order cut out of a Graph for given outputs and updates. */
 export interface Program {
   readonly graph: Graph;
   readonly nodes: readonly PNode[];

@@ -13,6 +13,7 @@ export type Expr =
   | { type: "CallExpression"; callee: MemberExpr; arguments: Expr[]; optional: false }
   | MemberExpr;
 
+/** An ESTree member expression (`a.b`, `a[i]`). */
 export type MemberExpr = {
   type: "MemberExpression";
   object: Expr;
@@ -21,6 +22,7 @@ export type MemberExpr = {
   optional: false;
 };
 
+/** The binary operators generated code and elementwise formulas may use. */
 export type BinaryOp =
   | "+"
   | "-"
@@ -79,8 +81,10 @@ export const MATH_FUNCTIONS = new Set([
   "tanh",
   "trunc",
 ]);
+/** Math constants an elementwise formula may read (Math.PI, ...). */
 export const MATH_CONSTANTS = new Set(["E", "PI", "LN2", "LN10", "LOG2E", "LOG10E", "SQRT1_2", "SQRT2"]);
 
+/** An ESTree numeric literal (negative numbers as a unary minus). */
 export function num(value: number): Expr {
   // ESTree literals print finite numbers only: astring would write Infinity as null.
   if (Number.isNaN(value)) return id("NaN");
@@ -90,27 +94,35 @@ export function num(value: number): Expr {
     return { type: "UnaryExpression", operator: "-", prefix: true, argument: num(-value) };
   return { type: "Literal", value };
 }
+/** An ESTree identifier. */
 export function id(name: string): Expr {
   return { type: "Identifier", name };
 }
+/** An ESTree binary expression. */
 export function bin(operator: BinaryOp, left: Expr, right: Expr): Expr {
   return { type: "BinaryExpression", operator, left, right };
 }
+/** An ESTree logical expression (&&, ||). */
 export function logical(operator: "&&" | "||", left: Expr, right: Expr): Expr {
   return { type: "LogicalExpression", operator, left, right };
 }
+/** An ESTree unary minus. */
 export function neg(argument: Expr): Expr {
   return { type: "UnaryExpression", operator: "-", prefix: true, argument };
 }
+/** An ESTree conditional expression (test ? a : b). */
 export function cond(test: Expr, consequent: Expr, alternate: Expr): Expr {
   return { type: "ConditionalExpression", test, consequent, alternate };
 }
+/** An ESTree property access, object.property. */
 export function member(object: Expr, property: string): MemberExpr {
   return { type: "MemberExpression", object, property: id(property), computed: false, optional: false };
 }
+/** An ESTree computed member access, object[i]. */
 export function index(object: Expr, i: Expr): MemberExpr {
   return { type: "MemberExpression", object, property: i, computed: true, optional: false };
 }
+/** A call of Math.fn(...args). */
 export function math(fn: string, ...args: Expr[]): Expr {
   if (!MATH_FUNCTIONS.has(fn)) throw new Error(`estree: Math.${fn} is not an allowed Math function`);
   return { type: "CallExpression", callee: member(id("Math"), fn), arguments: args, optional: false };

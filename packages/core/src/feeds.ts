@@ -3,7 +3,9 @@ import type { Graph } from "./graph";
 import { formatShape } from "./shape";
 import type { Tensor } from "./tensor";
 
+/** The values fed to one input: any array-like of numbers (a Float32Array, a plain array, ...), row-major. */
 export type FeedValue = ArrayLike<number>;
+/** Inputs' values by name. */
 export type Feeds = Readonly<Record<string, FeedValue>>;
 
 function isArrayLike(v: unknown): v is ArrayLike<number> {

@@ -10,11 +10,26 @@ import { formatShape, sameShape } from "./shape";
 import { Tensor } from "./tensor";
 import { dependencies } from "./walk";
 
+/** Options of {@link grad}. */
 export interface GradOptions {
   /** The cotangent of y (default: ones). */
   seed?: Tensor;
 }
 
+/**
+ * The symbolic gradients of y (a scalar, or any tensor with `seed` as its cotangent) with respect to each of
+ * xs: reverse mode, appended to y's graph as ordinary nodes, so they can be printed, compiled and
+ * differentiated again. An x that y does not depend on gets zeros.
+ * @example
+ * ```ts
+ * const g = new Graph();
+ * const x = g.input("x", [3], { requiresGrad: true });
+ * const y = x.mul(x).mul(x).sum();          // Σ x³
+ * const [dy] = grad(y, [x]);                // 3x²
+ * const [d2y] = grad(dy.sum(), [x]);        // 6x: gradients of gradients
+ * evaluate(d2y, { x: [1, 2, 3] });          // Float64Array [6, 12, 18]
+ * ```
+ */
 export function grad(y: Tensor, xs: readonly Tensor[], options: GradOptions = {}): Tensor[] {
   if (!(y instanceof Tensor)) throw new TypeError(`grad: the output must be a Tensor, got ${String(y)}`);
   const g = y.graph;

@@ -9,16 +9,21 @@ import { type Attrs, type Role, type Storage, Tensor } from "./tensor";
 /** Fills a parameter's values at creation: `init.glorotUniform()` and friends return one. */
 export type Initializer = (value: Float32Array, shape: Shape, rng: Rng) => void;
 
+/** Options of a new Graph. */
 export interface GraphOptions {
   /** Seeds every initializer of the graph, so that a model is reproducible. */
   seed?: number;
 }
 
+/** Options of {@link Graph.input}. */
 export interface InputOptions {
+  /** Marks the input as something to differentiate with respect to (default false). */
   requiresGrad?: boolean;
 }
 
+/** Options of {@link Graph.param}. */
 export interface ParamOptions {
+  /** Fills the values at creation (default: zeros); see the `init` namespace. */
   init?: Initializer;
   /** Default true; false makes a frozen parameter. */
   requiresGrad?: boolean;
@@ -28,6 +33,14 @@ export interface ParamOptions {
  * A define-then-run graph: a list of nodes in creation order. Leaves are inputs (fed at run time),
  * params (trainable, with values in the graph's shared memory), buffers (non-trainable state such as
  * optimizer moments or the learning rate) and constants.
+ * @example
+ * ```ts
+ * const g = new Graph({ seed: 0 });
+ * const x = g.input("x", [4, 3]);                                     // fed at run time
+ * const w = g.param("w", [3, 2], { init: init.glorotUniform() });      // trainable, stored
+ * const y = x.matmul(w).tanh().sum();                                  // nodes; nothing runs yet
+ * console.log(g.toText({ outputs: [y] }));                             // the IR, one node a line
+ * ```
  */
 export class Graph {
   readonly nodes: Tensor[] = [];
@@ -86,6 +99,10 @@ export class Graph {
     }
   }
 
+  /**
+   * Declares that `input` is fed class indices in [0, classes), checked wherever it is fed (`op` names the
+   * user in messages).
+   */
   declareClassIndices(input: Tensor, classes: number, op: string): void {
     this.classIndexInputs.set(input, { classes, op });
   }
@@ -148,6 +165,7 @@ export class Graph {
     if (!t) throw new Error(`graph: no input, param or buffer named "${name}"`);
     return t;
   }
+  /** Whether a leaf (input, param or buffer) of that name exists. */
   has(name: string): boolean {
     return this.names.has(name);
   }
@@ -184,9 +202,11 @@ export class Graph {
     return this.push(op, inputs, attrs, checkShape(op, shape), requiresGrad, "op", null);
   }
 
+  /** The graph as readable text IR, one node a line (see {@link toText}). */
   toText(options?: TextOptions): string {
     return toText(this, options);
   }
+  /** The graph as Graphviz DOT (see {@link toDot}; {@link renderSvg} draws it). */
   toDot(options?: DotOptions): string {
     return toDot(this, options);
   }

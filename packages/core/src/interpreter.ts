@@ -8,17 +8,32 @@ import { formatShape } from "./shape";
 import { Tensor } from "./tensor";
 import { dependencies } from "./walk";
 
+/** Options of {@link evaluate}. */
 export interface EvaluateOptions {
   /** Write the values of requested assign nodes into their targets' storage (after all are computed). */
   applyUpdates?: boolean;
 }
 
+/**
+ * Computes tensors with the float64 reference interpreter, one op at a time (clear, slow: the oracle the
+ * compiled kernels are tested against). Inputs come from `feeds` by name, params and buffers from their
+ * storage.
+ * @example
+ * ```ts
+ * const g = new Graph();
+ * const x = g.input("x", [2]);
+ * evaluate(x.exp().sum(), { x: [0, 1] });              // Float64Array [3.718281828459045]
+ * evaluate({ s: x.sum(), m: x.max() }, { x: [0, 1] }); // { s: Float64Array [1], m: Float64Array [1] }
+ * ```
+ */
 export function evaluate(outputs: Tensor, feeds?: Feeds, options?: EvaluateOptions): Float64Array;
+/** The values of several tensors, in order (see the first form). */
 export function evaluate(
   outputs: readonly Tensor[],
   feeds?: Feeds,
   options?: EvaluateOptions,
 ): Float64Array[];
+/** The values of named tensors, by the same names (see the first form). */
 export function evaluate<T extends Record<string, Tensor>>(
   outputs: T,
   feeds?: Feeds,

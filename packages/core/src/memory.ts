@@ -8,6 +8,10 @@ const PAGE = 65536;
 /** 2 GiB of address space at most; pages are committed only as the memory grows. */
 const MAX_PAGES = 32768;
 
+/**
+ * One graph's memory: a shared WebAssembly.Memory holding params, buffers and every compiled kernel's inputs,
+ * outputs and arena; grows in place.
+ */
 export class GraphMemory {
   readonly memory: WebAssembly.Memory;
   private top = 64; // byte 0..63 left unused so that offset 0 never means "allocated"
@@ -29,6 +33,7 @@ export class GraphMemory {
     return offset;
   }
 
+  /** Grows the memory to at least `bytes` (views stay valid: the memory is shared). */
   ensure(bytes: number): void {
     const have = this.memory.buffer.byteLength;
     if (bytes <= have) return;

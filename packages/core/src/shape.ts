@@ -2,10 +2,12 @@
 
 export type Shape = readonly number[];
 
+/** A shape as text, `[64,784]`. */
 export function formatShape(s: Shape): string {
   return `[${s.join(",")}]`;
 }
 
+/** The number of elements of a shape (1 for a scalar). */
 export function sizeOf(s: Shape): number {
   let n = 1;
   for (const d of s) n *= d;
@@ -23,14 +25,17 @@ export function stridesOf(s: Shape): number[] {
   return st;
 }
 
+/** Whether two shapes are equal. */
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** An error about shapes, naming the op, the shapes and what was expected. */
 export class ShapeError extends Error {
   override name = "ShapeError";
 }
 
+/** Checks that a shape is an array of whole numbers ≥ 0 (throws a ShapeError naming `op` otherwise). */
 export function checkShape(op: string, shape: readonly number[]): Shape {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {

@@ -7,7 +7,9 @@ import * as pool from "./ops/pool";
 import * as spatial from "./ops/spatial";
 import { formatShape, type Shape, sizeOf } from "./shape";
 
+/** A value an op's attributes may hold: numbers, strings, flags, shapes and constant data. */
 export type AttrValue = number | string | boolean | null | readonly number[] | Float32Array;
+/** An op's attributes by name (axes, shapes, constants, ...), frozen once the node is made. */
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 /** A leaf fed at run time, a trainable parameter, a non-trainable buffer (optimizer state), a constant, or an op. */
@@ -19,6 +21,7 @@ export interface Storage {
   readonly value: Float32Array;
 }
 
+/** A Tensor, or a number that binary ops lift to a scalar constant. */
 export type TensorLike = Tensor | number;
 
 /**
@@ -82,138 +85,179 @@ export class Tensor {
     return this.storage.value;
   }
 
+  /** A short label: the op (or role), the name, the node id and the shape, e.g. `matmul %12 [64,10]`. */
   describe(): string {
     const label = this.name ? ` "${this.name}"` : "";
     return `${this.role === "op" ? this.op : this.role}${label} %${this.id} ${formatShape(this.shape)}`;
   }
 
+  /** `Tensor(<describe()>)`. */
   toString(): string {
     return `Tensor(${this.describe()})`;
   }
 
   // Elementwise.
+  /** This + b, elementwise with broadcasting (see {@link add}). */
   add(b: TensorLike): Tensor {
     return ops.add(this, b);
   }
+  /** This − b, elementwise with broadcasting (see {@link sub}). */
   sub(b: TensorLike): Tensor {
     return ops.sub(this, b);
   }
+  /** This · b, elementwise with broadcasting (see {@link mul}). */
   mul(b: TensorLike): Tensor {
     return ops.mul(this, b);
   }
+  /** This / b, elementwise with broadcasting (see {@link div}). */
   div(b: TensorLike): Tensor {
     return ops.div(this, b);
   }
+  /** Elementwise max(this, b) (see {@link maximum}). */
   maximum(b: TensorLike): Tensor {
     return ops.maximum(this, b);
   }
+  /** Elementwise min(this, b) (see {@link minimum}). */
   minimum(b: TensorLike): Tensor {
     return ops.minimum(this, b);
   }
+  /** Elementwise −x. */
   neg(): Tensor {
     return ops.neg(this);
   }
+  /** Elementwise eˣ. */
   exp(): Tensor {
     return ops.exp(this);
   }
+  /** Elementwise natural logarithm. */
   log(): Tensor {
     return ops.log(this);
   }
+  /** Elementwise square root. */
   sqrt(): Tensor {
     return ops.sqrt(this);
   }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor {
     return ops.tanh(this);
   }
+  /** Elementwise logistic function. */
   sigmoid(): Tensor {
     return ops.sigmoid(this);
   }
+  /** Elementwise max(x, 0). */
   relu(): Tensor {
     return ops.relu(this);
   }
+  /** Elementwise |x|. */
   abs(): Tensor {
     return ops.abs(this);
   }
+  /** Elementwise x². */
   square(): Tensor {
     return ops.square(this);
   }
+  /** Elementwise xᵖ for a constant p. */
   pow(p: number): Tensor {
     return ops.pow(this, p);
   }
+  /** Elementwise sine. */
   sin(): Tensor {
     return ops.sin(this);
   }
+  /** Elementwise cosine. */
   cos(): Tensor {
     return ops.cos(this);
   }
+  /** Elementwise 1 / x. */
   reciprocal(): Tensor {
     return ops.reciprocal(this);
   }
+  /** Elementwise leaky ReLU with slope `alpha` below 0 (see {@link leakyRelu}). */
   leakyRelu(alpha = 0.01): Tensor {
     return ops.leakyRelu(this, alpha);
   }
+  /** Elementwise log(1 + eˣ). */
   softplus(): Tensor {
     return ops.softplus(this);
   }
+  /** Elementwise GELU (tanh approximation; see {@link gelu}). */
   gelu(): Tensor {
     return ops.gelu(this);
   }
+  /** Elementwise sign. */
   sign(): Tensor {
     return ops.sign(this);
   }
 
   // Reductions.
+  /** Sum over one axis, or all of them (see {@link sum}). */
   sum(axis: number | null = null, keepdims = false): Tensor {
     return ops.sum(this, axis, keepdims);
   }
+  /** Mean over one axis, or all of them (see {@link mean}). */
   mean(axis: number | null = null, keepdims = false): Tensor {
     return ops.mean(this, axis, keepdims);
   }
+  /** Maximum over one axis, or all of them (see {@link max}). */
   max(axis: number | null = null, keepdims = false): Tensor {
     return ops.max(this, axis, keepdims);
   }
+  /** Stable log Σ exp over one axis, or all of them (see {@link logsumexp}). */
   logsumexp(axis: number | null = null, keepdims = false): Tensor {
     return ops.logsumexp(this, axis, keepdims);
   }
 
   // Structure.
+  /** Matrix product this · b (see {@link matmul}). */
   matmul(b: Tensor): Tensor {
     return ops.matmul(this, b);
   }
+  /** The transpose of a matrix, or of each matrix of a batch (see {@link transpose}). */
   transpose(): Tensor {
     return ops.transpose(this);
   }
+  /** Reorders the axes (see {@link permute}). */
   permute(perm: readonly number[]): Tensor {
     return ops.permute(this, perm);
   }
+  /** The same elements in another shape; one dimension may be −1 (see {@link reshape}). */
   reshape(shape: readonly number[]): Tensor {
     return ops.reshape(this, shape);
   }
+  /** Broadcasts to a larger shape (see {@link broadcastTo}). */
   broadcastTo(shape: readonly number[]): Tensor {
     return ops.broadcastTo(this, shape);
   }
+  /** Elements [start, end) along an axis (see {@link slice}). */
   slice(start: number, end: number, axis = 0): Tensor {
     return ops.slice(this, start, end, axis);
   }
 
   // Windows (the primitives of convolution and pooling).
+  /** [..., H, W] → [..., kh, kw, Ho, Wo]: every window, the primitive under convolution and pooling. */
   slidingWindows(options: win.WindowOptions): Tensor {
     return win.slidingWindows(this, options);
   }
+  /** [..., kh, kw, Ho, Wo] → [..., H, W]: window elements summed back to their positions (col2im). */
   foldWindows(options: win.FoldOptions): Tensor {
     return win.foldWindows(this, options);
   }
+  /** 1 at the first maximum (row-major) over `axes`, 0 elsewhere; not differentiable. */
   firstMaxMask(axes: readonly number[]): Tensor {
     return win.firstMaxMask(this, axes);
   }
 
   // Convolution, pooling, padding (NCHW, as torch).
+  /** 2-D convolution of this NCHW input with weights [out, in/groups, kh, kw] (see {@link conv2d}). */
   conv2d(w: Tensor, options: conv.Conv2dOptions = {}): Tensor {
     return conv.conv2d(this, w, undefined, options);
   }
+  /** 2-D max pooling over the last two axes (see {@link maxPool2d}). */
   maxPool2d(kernel: win.Pair, options: pool.PoolOptions = {}): Tensor {
     return pool.maxPool2d(this, kernel, options);
   }
+  /** 2-D average pooling over the last two axes (see {@link avgPool2d}). */
   avgPool2d(kernel: win.Pair, options: pool.PoolOptions = {}): Tensor {
     return pool.avgPool2d(this, kernel, options);
   }
@@ -223,15 +267,19 @@ export class Tensor {
   }
 
   // Neural.
+  /** Softmax along `axis` (default: the last). */
   softmax(axis = -1): Tensor {
     return nn.softmax(this, axis);
   }
+  /** Log-softmax along `axis` (default: the last), computed stably. */
   logSoftmax(axis = -1): Tensor {
     return nn.logSoftmax(this, axis);
   }
+  /** The L2 norm of all elements. */
   norm(): Tensor {
     return nn.norm(this);
   }
+  /** The same values, a constant for grad (see {@link stopGradient}). */
   stopGradient(): Tensor {
     return ops.stopGradient(this);
   }

@@ -15,6 +15,9 @@ import { compile, type Kernel as CompiledKernelType } from "@adjoint/compiler";
 import { evaluate, type Feeds, type Graph, type Tensor } from "@adjoint/core";
 import { ancestors, exactFillOf } from "./graph-utils";
 
+/**
+ * How a step runs: "compiled" (the generated kernel, float32) or "interpreter" (the float64 reference, slow).
+ */
 export type Engine = "compiled" | "interpreter";
 
 export interface KernelOptions {
@@ -29,6 +32,7 @@ export interface KernelOptions {
 export interface KernelLike {
   readonly inputs: Record<string, Float32Array>;
   readonly outputs: Record<string, Float32Array>;
+  /** Runs the kernel once with these input values (by name); outputs land in `outputs`. */
   run(feeds?: Record<string, ArrayLike<number>>): void;
   readonly source: string;
   readonly engine: Engine;
@@ -36,6 +40,10 @@ export interface KernelLike {
   dispose(): Promise<void>;
 }
 
+/**
+ * Builds a kernel for the outputs and updates with the chosen engine (compiled, or the interpreter behind the
+ * same interface).
+ */
 export function makeKernel(
   where: string,
   outputs: Record<string, Tensor>,

@@ -1,5 +1,9 @@
 /** @adjoint/nn: initializers, modules, losses, optimizers as graph nodes, training steps and fit. */
 export * as init from "./init";
+/**
+ * Optimizers as graph nodes (sgd, adagrad, rmsprop, adam, adamw) and learning-rate schedules:
+ * `trainStep(loss, optim.adam({ lr: 1e-3 }))`.
+ */
 export * as optim from "./optim";
 export type { Schedule as LrSchedule } from "./optim/schedules";
 export type { Optimizer, OptimizerUpdate, LearningRate } from "./optim/optimizer";

@@ -11,11 +11,13 @@ import type { Initializer, Rng, Shape } from "@adjoint/core";
 
 export type { Initializer };
 
+/** The fan-in and fan-out of a weight shape (torch's convention: [out, in, ...kernel]). */
 export interface Fans {
   fanIn: number;
   fanOut: number;
 }
 
+/** The fans of a weight shape, as torch computes them (receptive field included). */
 export function fans(shape: Shape): Fans {
   if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
   if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
@@ -54,6 +56,7 @@ export function xavierNormal(): Initializer {
   };
 }
 
+/** The gain of the Glorot initializers (default 1). */
 export interface GainOptions {
   /** Multiplies the standard deviation (or bound); default 1. */
   gain?: number;
@@ -86,6 +89,7 @@ export function glorotUniform(options: GainOptions = {}): Initializer {
   };
 }
 
+/** Options of the He (Kaiming) initializers. */
 export interface HeOptions {
   /** Which fan to preserve the variance of: "fan_in" (forward pass, default) or "fan_out" (backward). */
   mode?: "fan_in" | "fan_out";
@@ -158,10 +162,12 @@ export function uniform(options: { low?: number; high?: number } = {}): Initiali
   return (value, _shape, rng) => fillUniform(value, rng, low, high);
 }
 
+/** Fills with zeros. */
 export function zeros(): Initializer {
   return (value) => value.fill(0);
 }
 
+/** Fills with one value. */
 export function constant(value: number): Initializer {
   const v = finite("init.constant", "value", value);
   return (out) => out.fill(v);

@@ -11,6 +11,7 @@ import { type Engine, isInterpreted, type KernelLike, makeKernel, readFloat64, w
 import { stateUpdates, trainableParamsOf, uniqueName } from "./graph-utils";
 import type { Optimizer, OptimizerUpdate } from "./optim/optimizer";
 
+/** How a step's kernel is built: the engine, and NaN/Infinity checks. */
 export interface KernelBuildOptions {
   /** "compiled" (default: packages/compiler) or "interpreter" (float64 reference, slow). */
   engine?: Engine;
@@ -23,6 +24,7 @@ export interface KernelBuildOptions {
   threads?: number;
 }
 
+/** Options of {@link trainStep}. */
 export interface TrainStepOptions extends KernelBuildOptions {
   /** The params to train (default: every trainable param the loss depends on). */
   params?: readonly Tensor[];
@@ -35,6 +37,10 @@ export interface TrainStepOptions extends KernelBuildOptions {
   autoSchedule?: boolean;
 }
 
+/**
+ * A compiled training step (see {@link trainStep}): input views, `run()`, the lr, the step count, the
+ * generated source.
+ */
 export interface TrainStep {
   /** Views to write the inputs into (then call run() without feeds): the kernel's own input buffers. */
   readonly inputs: Record<string, Float32Array>;
@@ -109,6 +115,17 @@ class ScheduledRun {
 /**
  * Builds a training step for `loss` with `optimizer` (grads, state, lr buffer, updates) and compiles it.
  * `run(feeds?)` does one update and returns the loss as a number.
+ * @example
+ * ```ts
+ * const net = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));
+ * const g = new Graph({ seed: 0 });
+ * const x = g.input("x", [64, 784]);
+ * const y = g.input("y", [64]);
+ * const step = trainStep(crossEntropy(net.build(x), y), optim.adam({ lr: 1e-3 }));
+ * step.inputs.x.set(images);                 // write a batch into the kernel's own buffers
+ * step.inputs.y.set(labels);
+ * const loss = step.run();                   // forward, backward and the Adam update: no allocation
+ * ```
  */
 export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStepOptions = {}): TrainStep {
   const where = "trainStep";
@@ -143,6 +160,7 @@ export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStep
 
 // ------------------------------------------------------------------------------------- accumulation
 
+/** Options of {@link accumulateStep}. */
 export interface AccumulateOptions extends KernelBuildOptions {
   /** The params to accumulate gradients for (default: every trainable param the loss depends on). */
   params?: readonly Tensor[];
@@ -150,6 +168,7 @@ export interface AccumulateOptions extends KernelBuildOptions {
   outputs?: Record<string, Tensor>;
 }
 
+/** The optimizer half of gradient accumulation (see {@link AccumulateStep.applyStep}). */
 export interface ApplyStep {
   readonly kernel: KernelLike;
   readonly update: OptimizerUpdate;
@@ -159,6 +178,10 @@ export interface ApplyStep {
   steps: number;
 }
 
+/**
+ * Gradient accumulation (see {@link accumulateStep}): run() adds ∇loss to grad buffers; applyStep() builds
+ * the update.
+ */
 export interface AccumulateStep {
   readonly inputs: Record<string, Float32Array>;
   readonly outputs: Record<string, Float32Array>;
@@ -177,6 +200,9 @@ export interface AccumulateStep {
 /** Grad buffers are per param, shared by every accumulateStep of its graph (e.g. two batch sizes). */
 const gradBuffers = new WeakMap<Tensor, Tensor>();
 
+/**
+ * The gradient-accumulation buffer of a param (created on first use, shared by its graph's accumulate steps).
+ */
 export function gradBuffer(p: Tensor): Tensor {
   let b = gradBuffers.get(p);
   if (!b) {

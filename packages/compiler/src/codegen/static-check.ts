@@ -7,6 +7,7 @@
  */
 import { parse } from "acorn";
 
+/** The verdict of {@link checkNoAllocation}: ok, or the constructs that would allocate. */
 export interface StaticCheckResult {
   ok: boolean;
   violations: string[];
@@ -14,6 +15,10 @@ export interface StaticCheckResult {
 
 type Node = { type: string; start: number; [key: string]: unknown };
 
+/**
+ * Checks generated step source statically (acorn AST) for anything that could allocate: `new`, literals,
+ * closures, spread, strings, calls other than Math.* and wasm.*.
+ */
 export function checkNoAllocation(
   source: string,
   allowedCalls: ReadonlySet<string> = new Set(),

@@ -32,6 +32,10 @@ export interface StepOptions {
   threads?: number;
 }
 
+/**
+ * Generates the source of the one step function for a fused schedule and its memory plan (ESTree, printed by
+ * astring).
+ */
 export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions = {}): GeneratedStep {
   const p = s.program;
   const textNumber = new Map<number, number>();

@@ -129,6 +129,10 @@ function specFor(g: Group, ctx: RenderContext): MatmulSpec | null {
   };
 }
 
+/**
+ * What this engine gives the matmul kernels, in words: "wasm SIMD with relaxed FMA", "wasm SIMD" or the JS
+ * loops.
+ */
 export function wasmStatus(): string {
   return simdAvailable()
     ? relaxedSimdAvailable()

@@ -22,6 +22,10 @@ export interface BufferInfo {
   end: number;
 }
 
+/**
+ * Where every intermediate of a schedule lives: arena slots (reused when lifetimes do not overlap) and the
+ * arena size.
+ */
 export interface MemoryPlan {
   /** Float index (into the heap Float32Array) of each node that owns memory. */
   readonly location: Map<number, number>;
@@ -36,6 +40,10 @@ export interface MemoryPlan {
 
 const ALIGN_FLOATS = 16;
 
+/**
+ * Assigns every stored intermediate of a schedule a slot in one arena, reusing slots across non-overlapping
+ * lifetimes unless `reuse` is false.
+ */
 export function planMemory(s: Schedule, options: { reuse?: boolean } = {}): MemoryPlan {
   const { program: p, views, groups } = s;
   const mem = p.graph.memory;

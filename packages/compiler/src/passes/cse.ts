@@ -1,6 +1,7 @@
 /** Common-subexpression elimination: one node per (op, inputs, attributes); leaves are kept apart. */
 import { keep, type Program, rewrite } from "../program";
 
+/** Common-subexpression elimination: one node per (op, inputs, attributes); leaves are kept apart. */
 export function cse(p: Program): Program {
   const seen = new Map<string, number>();
   return rewrite(p, (n, inputs, emit) => {

@@ -1,6 +1,7 @@
 /** Dead-code elimination: keeps what the outputs and updates depend on. */
 import { keep, type Program, rewrite } from "../program";
 
+/** Dead-code elimination: keeps only the nodes the outputs and updates depend on. */
 export function dce(p: Program): Program {
   const live = new Array<boolean>(p.nodes.length).fill(false);
   for (const [, id] of p.outputs) live[id] = true;

@@ -12,6 +12,7 @@ import { simplify } from "./simplify";
 export const PASSES = { simplify, cse, dce, batchSum, poolGrad } as const;
 export type PassName = keyof typeof PASSES;
 
+/** Switches for the passes and for fusion (each on unless set to false). */
 export interface PassOptions {
   simplify?: boolean;
   cse?: boolean;
@@ -23,6 +24,10 @@ export interface PassOptions {
   poolGrad?: boolean;
 }
 
+/**
+ * Runs the program passes in order (simplify, CSE, DCE, ...), each unless switched off; records per-pass
+ * times in `timings`.
+ */
 export function runPasses(p: Program, options: PassOptions, timings?: Record<string, number>): Program {
   for (const name of [
     "simplify",

@@ -6,6 +6,7 @@
 import { getOp, isElementwise, sameShape, sizeOf } from "@adjoint/core";
 import { consumers, keep, type PNode, type Program, rewrite } from "../program";
 
+/** Algebraic simplification and constant folding (x·1, x+0, double negation, ...), node by node. */
 export function simplify(p: Program): Program {
   const users = consumers(p);
   return rewrite(p, (n, inputs, emit, nodes) => {

@@ -7,6 +7,10 @@ import { checkFeed, type Feeds, formatShape, type Graph, type Tensor } from "@ad
 import type { BufferInfo } from "../memory/plan";
 import type { ThreadPool } from "./threads";
 
+/**
+ * Where a kernel's memory goes (see Kernel.memory): the planned arena against what an eager executor would
+ * allocate.
+ */
 export interface KernelMemory {
   /** Bytes of the planned arena: the workspace of intermediates, slots reused across lifetimes. */
   arenaBytes: number;
@@ -43,6 +47,11 @@ export interface KernelParts {
   onDispose: () => void;
 }
 
+/**
+ * A compiled step (made by {@link compile}): the generated function bound to the graph's memory, with
+ * `inputs` and `outputs` as Float32Array views; `run(feeds?)` calls it and allocates nothing; params are read
+ * and written in place.
+ */
 export class Kernel {
   readonly graph: Graph;
   readonly inputs: Readonly<Record<string, Float32Array>>;

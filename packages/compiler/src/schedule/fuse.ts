@@ -15,6 +15,7 @@ import { isContiguous, isScalarConst, Views } from "./views";
 
 export type GroupKind = "elementwise" | "reduce" | "matmul" | "copy";
 
+/** One fused loop nest: elementwise nodes, a reduction with its prologue, or a matmul with its epilogue. */
 export interface Group {
   id: number;
   kind: GroupKind;
@@ -26,6 +27,7 @@ export interface Group {
   outputs: number[];
 }
 
+/** A program partitioned into fused groups, with the views (reshapes, broadcasts) resolved. */
 export interface Schedule {
   program: Program;
   views: Views;
@@ -34,6 +36,10 @@ export interface Schedule {
   groupOf: Map<number, Group>;
 }
 
+/**
+ * Groups the program into loop nests: elementwise chains fused, reductions with prologues, matmuls with
+ * epilogues (each node alone when fusion is false).
+ */
 export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
   const enabled = options.fusion !== false;
   const views = materializeViews(p);

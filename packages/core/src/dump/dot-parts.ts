@@ -3,6 +3,7 @@ import { formatShape } from "../shape";
 import type { Tensor } from "../tensor";
 import { formatAttr } from "./select";
 
+/** Options of {@link toDot}. */
 export interface DotOptions {
   outputs?: readonly Tensor[] | Record<string, Tensor>;
   /** Groups drawn as clusters inside their module's cluster: node id -> group label (fused groups). */

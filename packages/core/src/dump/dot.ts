@@ -10,6 +10,14 @@ import { type DumpedGraph, nodesToShow, outputList } from "./select";
 
 export type { DotOptions } from "./dot-parts";
 
+/**
+ * The graph (or what `outputs` depend on) as Graphviz DOT: ops, leaves and shapes; fused groups and modules
+ * as clusters; gradient nodes in orange.
+ * @example
+ * ```ts
+ * const svg = await renderSvg(toDot(g, { outputs: { loss } }));
+ * ```
+ */
 export function toDot(graph: DumpedGraph, options: DotOptions = {}): string {
   if (options.view === "modules") return toModuleDot(graph, options);
   const outs = outputList(options.outputs);

@@ -7,6 +7,7 @@ import { formatShape } from "../shape";
 import type { Tensor } from "../tensor";
 import { type DumpedGraph, formatAttr, nodesToShow, outputList } from "./select";
 
+/** Options of {@link toText}. */
 export interface TextOptions {
   /** Only what these outputs depend on, and a closing `return` line naming them. */
   outputs?: readonly Tensor[] | Record<string, Tensor>;
@@ -14,6 +15,7 @@ export interface TextOptions {
   annotate?: (node: Tensor) => string | undefined;
 }
 
+/** The graph as readable text IR, one node a line in creation order (`%2 = matmul %0, %1 : f32[2,4]`). */
 export function toText(graph: DumpedGraph, options: TextOptions = {}): string {
   const outs = outputList(options.outputs);
   const nodes = nodesToShow(
@@ -41,6 +43,7 @@ export function toText(graph: DumpedGraph, options: TextOptions = {}): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** One node's right-hand side in the text IR (op, operands through `ref`, attributes). */
 export function describeOp(n: Tensor, ref: (t: Tensor) => string): string {
   if (n.role === "input" || n.role === "param" || n.role === "state") {
     const flags = n.role === "input" && n.requiresGrad ? " requiresGrad" : "";

@@ -42,35 +42,59 @@ function finite(op: string, name: string, v: number): number {
   return v;
 }
 
+/** Elementwise a + b, broadcasting numpy-style (a number becomes a constant). */
 export const add = (a: TensorLike, b: TensorLike) => binary("add", a, b);
+/** Elementwise a − b, broadcasting. */
 export const sub = (a: TensorLike, b: TensorLike) => binary("sub", a, b);
+/** Elementwise a · b, broadcasting. */
 export const mul = (a: TensorLike, b: TensorLike) => binary("mul", a, b);
+/** Elementwise a / b, broadcasting. */
 export const div = (a: TensorLike, b: TensorLike) => binary("div", a, b);
+/** Elementwise max(a, b), broadcasting; the gradient goes to the larger operand (halved on ties). */
 export const maximum = (a: TensorLike, b: TensorLike) => binary("maximum", a, b);
+/** Elementwise min(a, b), broadcasting; the gradient goes to the smaller operand (halved on ties). */
 export const minimum = (a: TensorLike, b: TensorLike) => binary("minimum", a, b);
 /** 1 where equal, else 0 (not differentiable). */
 export const equal = (a: TensorLike, b: TensorLike) => binary("equal", a, b);
 
+/** Elementwise −x. */
 export const neg = (x: Tensor) => unary("neg", x);
+/** Elementwise eˣ. */
 export const exp = (x: Tensor) => unary("exp", x);
+/** Elementwise natural logarithm. */
 export const log = (x: Tensor) => unary("log", x);
+/** Elementwise square root. */
 export const sqrt = (x: Tensor) => unary("sqrt", x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor) => unary("tanh", x);
+/** Elementwise logistic function 1 / (1 + e⁻ˣ). */
 export const sigmoid = (x: Tensor) => unary("sigmoid", x);
+/** Elementwise max(x, 0). */
 export const relu = (x: Tensor) => unary("relu", x);
+/** Elementwise |x|. */
 export const abs = (x: Tensor) => unary("abs", x);
+/** Elementwise x². */
 export const square = (x: Tensor) => unary("square", x);
+/** Elementwise xᵖ for a finite constant exponent p. */
 export const pow = (x: Tensor, p: number) => unary("pow", x, { p: finite("pow", "the exponent", p) });
+/** Elementwise sine. */
 export const sin = (x: Tensor) => unary("sin", x);
+/** Elementwise cosine. */
 export const cos = (x: Tensor) => unary("cos", x);
+/** Elementwise 1 / x. */
 export const reciprocal = (x: Tensor) => unary("reciprocal", x);
+/** Elementwise x for x > 0, alpha · x otherwise (alpha defaults to 0.01). */
 export const leakyRelu = (x: Tensor, alpha = 0.01) =>
   unary("leakyRelu", x, { alpha: finite("leakyRelu", "alpha", alpha) });
+/** Elementwise log(1 + eˣ), computed without overflow. */
 export const softplus = (x: Tensor) => unary("softplus", x);
+/** Elementwise GELU, x · Φ(x) (the tanh approximation, as torch's approximate="tanh"). */
 export const gelu = (x: Tensor) => unary("gelu", x);
+/** Elementwise sign: −1, 0 or 1. */
 export const sign = (x: Tensor) => unary("sign", x);
 /** Heaviside step; `at0` is its value at 0. Not differentiable. */
 export const step = (x: Tensor, at0 = 0) => unary("step", x, { at0: finite("step", "at0", at0) });
+/** The same values, seen by grad as a constant (no gradient flows through). */
 export const stopGradient = (x: Tensor) => unary("stopGradient", x);
 
 function axesOf(op: string, x: Tensor, axis: number | null | undefined): number[] {
@@ -84,9 +108,11 @@ export function sumAxes(x: Tensor, axes: readonly number[], keepdims = false): T
   return x.graph.addNode("sum", [x], { axes: [...axes].sort((a, b) => a - b), keepdims });
 }
 
+/** Sum over one axis, or over all of them when axis is null (the default). */
 export const sum = (x: Tensor, axis: number | null = null, keepdims = false) =>
   x.graph.addNode("sum", [x], { axes: axesOf("sum", x, axis), keepdims });
 
+/** Mean over one axis, or over all of them when axis is null (the default). */
 export function mean(x: Tensor, axis: number | null = null, keepdims = false): Tensor {
   const axes = axesOf("mean", x, axis);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
@@ -94,14 +120,21 @@ export function mean(x: Tensor, axis: number | null = null, keepdims = false): T
   return sumAxes(x, axes, keepdims).mul(1 / count);
 }
 
+/**
+ * Maximum over one axis, or over all of them when axis is null; ties share the gradient evenly (as
+ * torch.amax).
+ */
 export const max = (x: Tensor, axis: number | null = null, keepdims = false) =>
   x.graph.addNode("max", [x], { axes: axesOf("max", x, axis), keepdims });
 
+/** log Σ eˣ over one axis (or all), computed stably (shifted by the maximum). */
 export const logsumexp = (x: Tensor, axis: number | null = null, keepdims = false) =>
   x.graph.addNode("logsumexp", [x], { axes: axesOf("logsumexp", x, axis), keepdims });
 
+/** Matrix product a · b of [m, k] and [k, n] (leading batch dimensions broadcast). */
 export const matmul = (a: Tensor, b: Tensor) => a.graph.addNode("matmul", [a, b]);
 
+/** Reorders the axes: axis i of the result is axis perm[i] of x. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   return x.graph.addNode("permute", [x], { perm: perm.map((p) => normalizeAxis("permute", p, x.shape)) });
 }
@@ -116,6 +149,7 @@ export function transpose(x: Tensor): Tensor {
   return swapLastAxes(x);
 }
 
+/** Swaps the last two axes (the transpose of each matrix of a batch). */
 export function swapLastAxes(x: Tensor): Tensor {
   const perm = x.shape.map((_, i) => i);
   const r = x.rank;
@@ -139,6 +173,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return x.graph.addNode("reshape", [x], { shape: to });
 }
 
+/** Broadcasts x to a larger shape (numpy rules); its gradient sums back. */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   return x.graph.addNode("broadcastTo", [x], { shape: [...shape] });
 }
@@ -154,6 +189,7 @@ export function pad(x: Tensor, before: number, after: number, axis = 0, value = 
   return x.graph.addNode("pad", [x], value === 0 ? attrs : { ...attrs, value });
 }
 
+/** Joins tensors of equal shapes (but for `axis`) along `axis`. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new Error("concat: needs at least one tensor");
   return tensors[0].graph.addNode("concat", tensors, {

@@ -14,6 +14,7 @@ import type { Tensor } from "../tensor";
 import { checkTensor, markComposite, outputSize, type Pair, padLastTwo, pair } from "./spatial";
 import { slidingWindows } from "./window";
 
+/** Options of {@link conv2d}: stride, padding, dilation, groups (as torch). */
 export interface Conv2dOptions {
   /** Default 1. */
   stride?: Pair;

@@ -38,6 +38,7 @@ defineUnary({
   vjp: (g, x) => g.mul(x.square().neg().exp().mul(TWO_OVER_SQRT_PI)),
 });
 
+/** Elementwise error function erf(x) (its gradient is 2/√π · e^(−x²)). */
 export function erf(x: Tensor): Tensor {
   return x.graph.addNode("erf", [x]);
 }

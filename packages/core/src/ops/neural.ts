@@ -7,10 +7,12 @@ import { formatShape, ShapeError, sameShape } from "../shape";
 import { Tensor } from "../tensor";
 import { equal, logsumexp, reshape, sqrt, square, sum } from "./api";
 
+/** log softmax along an axis (default the last), computed stably as x − logsumexp(x). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return x.sub(logsumexp(x, axis, true));
 }
 
+/** Softmax along an axis (default the last), computed stably. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   return logSoftmax(x, axis).exp();
 }
@@ -40,6 +42,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
   return sum(logp.mul(oneHot)).mul(-1 / n);
 }
 
+/** Mean (or sum) of squared differences between pred and target, as torch.nn.functional.mse_loss. */
 export function mseLoss(pred: Tensor, target: Tensor, reduction: "mean" | "sum" = "mean"): Tensor {
   if (!sameShape(pred.shape, target.shape)) {
     throw new ShapeError(

@@ -8,6 +8,7 @@ import type { Tensor } from "../tensor";
 import { sumAxes } from "./api";
 import { checkTensor, markComposite } from "./spatial";
 
+/** Options of the normalization ops (eps). */
 export interface NormOptions {
   /** Added to the variance; default 1e-5. */
   eps?: number;
@@ -55,6 +56,7 @@ function perChannel(t: Tensor, x: Tensor): Tensor {
   return t.reshape(x.shape.map((d, i) => (i === 1 ? d : 1)));
 }
 
+/** What {@link batchNormStatistics} returns: the output and the batch mean and variance. */
 export interface BatchStatistics {
   /** The normalized (and affine-transformed) output. */
   y: Tensor;

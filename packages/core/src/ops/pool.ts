@@ -21,6 +21,7 @@ import {
 } from "./spatial";
 import { slidingWindows } from "./window";
 
+/** Options of {@link maxPool2d} and {@link avgPool2d}: stride and padding. */
 export interface PoolOptions {
   /** Default: the kernel size. */
   stride?: Pair;

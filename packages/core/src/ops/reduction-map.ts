@@ -1,6 +1,7 @@
 /** Index arithmetic of reductions: the reduced shape, and which output element each input element feeds. */
 import { type Shape, sizeOf, stridesOf } from "../shape";
 
+/** The shape of a reduction's result over `axes` (kept as 1s with keepdims). */
 export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): number[] {
   const out: number[] = [];
   shape.forEach((d, i) => {

@@ -15,8 +15,10 @@ import type { Attrs, Tensor } from "../tensor";
 import { reductionMap } from "./reduction-map";
 import { defineOp } from "./registry";
 
+/** A size for both spatial axes, or [for H, for W]. */
 export type Pair = number | readonly [number, number];
 
+/** The windows of {@link slidingWindows}: kernel, stride, dilation. */
 export interface WindowOptions {
   kernel: Pair;
   /** Default 1. */
@@ -25,8 +27,9 @@ export interface WindowOptions {
   dilation?: Pair;
 }
 
+/** The windows of {@link foldWindows}, and the size of the input they came from. */
 export interface FoldOptions extends WindowOptions {
-  /** [H, W]: the spatial size of the input the windows were taken from. */
+  /** The spatial size, [H, W], of the input the windows were taken from. */
   size: readonly [number, number];
 }
 
@@ -47,6 +50,7 @@ function pair(op: string, name: string, v: Pair | undefined, fallback: number): 
   return [p[0], p[1]];
 }
 
+/** Reads and checks a window op's attributes into its geometry. */
 export function windowGeometry(op: string, attrs: Attrs): WindowGeometry {
   return {
     kernel: pair(op, "kernel", attrs.kernel as Pair, 1),

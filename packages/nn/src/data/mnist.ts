@@ -7,6 +7,7 @@ import { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE } from "./mnist-shape";
 
 export { MNIST_CLASSES, MNIST_PIXELS, MNIST_SIDE };
 
+/** Options of {@link loadMnist}. */
 export interface MnistOptions {
   /** Number of training samples; the rest (of about 10k) form the test set. */
   train?: number;

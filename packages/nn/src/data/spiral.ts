@@ -1,6 +1,7 @@
 import { Rng } from "../../../core/src/random";
 import type { Dataset } from "./dataset";
 
+/** Options of {@link makeSpiral}. */
 export interface SpiralOptions {
   pointsPerClass?: number;
   classes?: number;

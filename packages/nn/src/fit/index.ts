@@ -36,6 +36,25 @@ export type {
   StopReason,
 } from "./options";
 
+/**
+ * Trains a model on a dataset: the loop the CLI uses. Builds (and compiles once) the training step of `model`
+ * for `options.loss` and `options.optimizer`, then runs epochs of shuffled mini-batches, with validation,
+ * early stopping, the plateau rule, lr schedules per epoch or step, and callbacks.
+ * @example
+ * ```ts
+ * const model = new Sequential(new Linear(4, 16), new Tanh(), new Linear(16, 3));
+ * const { train, test } = loadIris({ seed: 0 });
+ * const { history, stopReason } = fit(model, train, {
+ *   optimizer: optim.adam({ lr: 0.01 }),
+ *   loss: "crossEntropy",
+ *   epochs: 50,
+ *   batchSize: 16,
+ *   validation: test,
+ *   earlyStopping: { patience: 5 },
+ *   onEpochEnd: (log) => console.log(log.epoch, log.loss, log.valAcc),
+ * });
+ * ```
+ */
 export function fit(model: Module, data: Dataset, options: FitOptions): FitResult {
   if (!model || typeof (model as Module).build !== "function") {
     throw new TypeError(`fit: the first argument must be a Module, got ${String(model)}`);

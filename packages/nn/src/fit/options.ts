@@ -5,9 +5,15 @@ import type { Engine } from "../engine";
 import type { Optimizer } from "../optim/optimizer";
 import type { TrainStep } from "../train-step";
 
+/**
+ * The built-in losses fit knows by name: cross-entropy on logits, mean squared error, binary cross-entropy on
+ * logits.
+ */
 export type LossName = "crossEntropy" | "mse" | "bce";
+/** A metric early stopping can watch: training or validation loss or accuracy. */
 export type Monitor = "loss" | "acc" | "valLoss" | "valAcc";
 
+/** Options of fit's early stopping. */
 export interface EarlyStoppingOptions {
   /** What to watch; default "valLoss" with validation data, else "loss". Accuracies are maximized. */
   monitor?: Monitor;
@@ -19,6 +25,7 @@ export interface EarlyStoppingOptions {
   restoreBest?: boolean;
 }
 
+/** Options of fit's plateau rule: stop when the loss stops falling by a given percentage. */
 export interface PlateauOptions {
   /** Stop when the monitored loss dropped by less than this many percent over the window. */
   percent: number;
@@ -28,6 +35,7 @@ export interface PlateauOptions {
   monitor?: "loss" | "valLoss";
 }
 
+/** What onBatchEnd receives after each training step. */
 export interface BatchEvent {
   epoch: number;
   /** 0-based batch index within the epoch. */
@@ -46,6 +54,7 @@ export interface BatchEvent {
   stepsPerSec: number;
 }
 
+/** One epoch's metrics (training, and validation when given). */
 export interface EpochLog {
   epoch: number;
   /** Mean training loss over the epoch's batches (each before its update), weighted by batch size. */
@@ -62,8 +71,10 @@ export interface EpochLog {
   samplesPerSec: number;
 }
 
+/** Why fit stopped: all epochs done, early stopping, the plateau rule, or a callback's "stop". */
 export type StopReason = "completed" | "earlyStopping" | "plateau" | "callback";
 
+/** What {@link fit} returns: the history, why it stopped, the best epoch. */
 export interface FitResult {
   history: EpochLog[];
   stopReason: StopReason;
@@ -75,6 +86,7 @@ export interface FitResult {
   trainSteps: TrainStep[];
 }
 
+/** Options of {@link fit}; `optimizer` is required, the rest have defaults. */
 export interface FitOptions {
   optimizer: Optimizer;
   /** "crossEntropy" (logits vs class indices or probabilities), "mse", "bce" (on logits), or a function. */
@@ -107,6 +119,7 @@ export interface FitOptions {
   threads?: number;
   /** The seed of the graph fit creates when the model was never built (initial weights, dropout). */
   graphSeed?: number;
+  /** Called after every training step (loss, batch index, ...). */
   onBatchEnd?: (event: BatchEvent) => void;
   /** Return "stop" to end training after this epoch. */
   // biome-ignore lint/suspicious/noConfusingVoidType: a callback may return nothing or "stop"

@@ -74,7 +74,16 @@ export function encodeCheckpointParts(
   return [prefix, header, ...data];
 }
 
-/** The tensors (and optional JSON-serializable meta) as the bytes of a checkpoint file. */
+/**
+ * The tensors (and optional JSON-serializable meta) as the bytes of a checkpoint file.
+ * Works anywhere (no file system): store the bytes in IndexedDB, send them, or write them with `saveCheckpoint`'s format.
+ * @example
+ * ```ts
+ * const tensors = net.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value }));
+ * const bytes = encodeCheckpoint({ tensors, meta: { note: "epoch 3" } });
+ * loadTensorsInto(decodeCheckpoint(bytes), tensors);   // back into the weights, checked first
+ * ```
+ */
 export function encodeCheckpoint(
   checkpoint: { tensors: TensorRecord[]; meta?: Record<string, unknown> },
   source?: string,

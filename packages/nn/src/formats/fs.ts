@@ -26,7 +26,16 @@ import {
   type TensorRecord,
 } from "./tensors";
 
-/** Writes the tensors (and optional JSON-serializable meta) atomically to `path`, creating its folder. */
+/**
+ * Writes the tensors (and optional JSON-serializable meta) atomically to `path`, creating its folder.
+ * @example
+ * ```ts
+ * import { saveCheckpoint, loadCheckpointInto } from "adjoint/node";
+ * const records = () => net.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value }));
+ * saveCheckpoint("runs/mlp.ckpt", { tensors: records(), meta: { epochs: 10 } });
+ * loadCheckpointInto("runs/mlp.ckpt", records());   // copies into the live weights, all or nothing
+ * ```
+ */
 export function saveCheckpoint(
   path: string,
   checkpoint: { tensors: TensorRecord[]; meta?: Record<string, unknown> },

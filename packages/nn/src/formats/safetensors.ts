@@ -21,6 +21,7 @@ import {
   type TensorRecord,
 } from "./tensors";
 
+/** The tensors of a safetensors file and its string metadata. */
 export interface Safetensors {
   metadata: Record<string, string>;
   tensors: TensorRecord[];

@@ -4,17 +4,20 @@
  */
 import { isByteCount, isPlainObject } from "./bytes";
 
+/** One named float32 tensor, as checkpoints store it. */
 export interface TensorRecord {
   name: string;
   shape: number[];
   value: Float32Array;
 }
 
+/** The tensors of a checkpoint and its JSON metadata. */
 export interface Checkpoint {
   meta: Record<string, unknown>;
   tensors: TensorRecord[];
 }
 
+/** Options of loading tensors into a model's weights. */
 export interface LoadOptions {
   /**
    * true (default): the checkpoint and the targets must hold exactly the same names. false: names only on
@@ -23,6 +26,7 @@ export interface LoadOptions {
   strict?: boolean;
 }
 
+/** What a load did: the names loaded, missing, and unexpected, and the checkpoint's metadata. */
 export interface LoadReport {
   meta: Record<string, unknown>;
   loaded: string[];

@@ -1,18 +1,21 @@
 import { normalizeAxis, softmax, type Tensor } from "@adjoint/core";
 import { Module } from "./module";
 
+/** The hyperbolic tangent as a layer. */
 export class Tanh extends Module {
   protected forward(x: Tensor): Tensor {
     return x.tanh();
   }
 }
 
+/** The logistic function as a layer. */
 export class Sigmoid extends Module {
   protected forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
 }
 
+/** max(x, 0) as a layer. */
 export class ReLU extends Module {
   protected forward(x: Tensor): Tensor {
     return x.relu();

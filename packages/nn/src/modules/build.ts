@@ -2,6 +2,7 @@ import { Graph, type Tensor } from "@adjoint/core";
 import { uniqueName } from "../graph-utils";
 import type { Module } from "./module";
 
+/** Options of {@link buildModel}. */
 export interface BuildModelOptions {
   /** The shape of one sample, e.g. [784]. */
   inputShape: readonly number[];
@@ -15,6 +16,7 @@ export interface BuildModelOptions {
   inputName?: string;
 }
 
+/** What {@link buildModel} returns: the graph, its input and the model's output. */
 export interface BuiltModel {
   graph: Graph;
   /** The input [batch, ...inputShape]. */

@@ -15,6 +15,7 @@ import {
 import { torchLinearDefault, uniform } from "../init";
 import { Module } from "./module";
 
+/** Options of the Conv2d module: the op's (stride, padding, dilation, groups), bias and initializers. */
 export interface Conv2dModuleOptions extends Conv2dOptions {
   /** Default true. */
   bias?: boolean;
@@ -80,6 +81,7 @@ export class Conv2d extends Module {
     return true;
   }
 
+  /** The weight param [out, in/groups, kh, kw] in graph g (created on first use). */
   weight(g: Graph): Tensor {
     const groups = this.options.groups ?? 1;
     return this.param(

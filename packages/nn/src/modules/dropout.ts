@@ -45,6 +45,12 @@ export function layerSeed(graphSeed: number, path: string): number {
 /** The largest tensor a mask index can address exactly (float32 holds whole numbers up to 2^24). */
 const MAX_ELEMENTS = 1 << 24;
 
+/**
+ * Zeroes each element with probability p in training builds and scales the rest by 1/(1−p) (inverted dropout,
+ * as torch); the identity in eval builds.
+ * The mask is drawn inside the compiled step from a counter buffer, so every run() draws a new one and a
+ * seeded graph repeats.
+ */
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();

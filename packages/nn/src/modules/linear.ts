@@ -2,6 +2,7 @@ import { formatShape, type Graph, type Initializer, linear, ShapeError, type Ten
 import { torchLinearDefault, uniform } from "../init";
 import { Module } from "./module";
 
+/** Options of {@link Linear}: bias and initializers. */
 export interface LinearOptions {
   /** Default true. */
   bias?: boolean;
@@ -14,7 +15,15 @@ export interface LinearOptions {
   biasInit?: Initializer;
 }
 
-/** y = x·Wᵀ + b with torch's layout: weight [out, in], bias [out]; x is [..., in]. */
+/**
+ * y = x·Wᵀ + b with torch's layout: weight [out, in], bias [out]; x is [..., in].
+ * @example
+ * ```ts
+ * const fc = new Linear(3, 2);
+ * const y = fc.build(new Graph({ seed: 0 }).input("x", [8, 3])); // [8, 2]
+ * fc.parameters().map((p) => p.shape); // [[2, 3], [2]]
+ * ```
+ */
 export class Linear extends Module {
   readonly bias: boolean;
   private readonly weightInit: Initializer;
@@ -43,6 +52,7 @@ export class Linear extends Module {
     return true;
   }
 
+  /** The weight param [out, in] in graph g (created on first use). */
   weight(g: Graph): Tensor {
     return this.param(g, "weight", [this.outFeatures, this.inFeatures], this.weightInit);
   }

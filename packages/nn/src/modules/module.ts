@@ -13,6 +13,26 @@
 import type { Graph, Initializer, Tensor } from "@adjoint/core";
 import { exactBuffer } from "../graph-utils";
 
+/**
+ * The base of every layer: a module builds itself into a graph and owns no numbers (its weights are graph
+ * params).
+ * Subclasses implement `forward`, declare weights with `param` and sublayers with `addChild`.
+ * @example
+ * ```ts
+ * class TwoLayer extends Module {
+ *   constructor() {
+ *     super();
+ *     this.addChild("fc1", new Linear(4, 8));
+ *     this.addChild("fc2", new Linear(8, 1));
+ *   }
+ *   protected forward(x: Tensor): Tensor {
+ *     return this.buildChild("fc2", this.buildChild("fc1", x).relu());
+ *   }
+ * }
+ * const net = new TwoLayer();
+ * const y = net.build(new Graph({ seed: 0 }).input("x", [32, 4])); // [32, 1]; params "fc1.weight", ...
+ * ```
+ */
 export abstract class Module {
   /** Read when the module is built (Dropout is the identity when built in eval mode). */
   training = true;
@@ -37,6 +57,9 @@ export abstract class Module {
     return this.forward(x);
   }
 
+  /**
+   * The module's computation on x, in x's graph (called by `build`, with children built under their scopes).
+   */
   protected abstract forward(x: Tensor): Tensor;
 
   /** Whether this module creates params when built (so that parameters() before build() is an error). */
@@ -127,6 +150,10 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * The trainable params of this module and its children, in state_dict order (an error before the first
+   * build).
+   */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }
@@ -138,6 +165,7 @@ export abstract class Module {
     return out;
   }
 
+  /** The buffers (non-trainable state such as running statistics) of this module and its children. */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, t]) => t);
   }
@@ -186,6 +214,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Switches this module and its children to evaluation mode (read at the next build): `train(false)`. */
   eval(): this {
     return this.train(false);
   }

@@ -21,6 +21,7 @@ import { registerStateUpdate } from "../graph-utils";
 import { constant } from "../init";
 import { Module } from "./module";
 
+/** Options of BatchNorm1d and BatchNorm2d (eps, momentum, affine, as torch). */
 export interface BatchNormOptions {
   /** Added to the variance; default 1e-5. */
   eps?: number;
@@ -110,6 +111,7 @@ export class BatchNorm2d extends BatchNorm {
   }
 }
 
+/** Options of LayerNorm (eps, elementwiseAffine, as torch). */
 export interface LayerNormOptions {
   /** Default 1e-5. */
   eps?: number;

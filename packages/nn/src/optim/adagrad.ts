@@ -8,6 +8,7 @@ import {
   type RuleResult,
 } from "./optimizer";
 
+/** Options of {@link adagrad} (as torch.optim.Adagrad). */
 export interface AdagradOptions extends CommonOptions {
   /** Default 1e-10. */
   eps?: number;
@@ -61,6 +62,13 @@ export class Adagrad extends Optimizer {
   }
 }
 
+/**
+ * Adagrad as graph nodes, torch.optim.Adagrad's rule.
+ * @example
+ * ```ts
+ * const step = trainStep(loss, optim.adagrad({ lr: 0.05 }));
+ * ```
+ */
 export function adagrad(options: AdagradOptions = {}): Adagrad {
   return new Adagrad(options);
 }

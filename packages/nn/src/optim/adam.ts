@@ -10,6 +10,7 @@ import {
   type RuleResult,
 } from "./optimizer";
 
+/** Options of {@link adam} and {@link adamw}: betas, eps, weight decay, amsgrad (as torch). */
 export interface AdamOptions extends CommonOptions {
   /** (β1, β2), each in [0, 1); default [0.9, 0.999]. */
   betas?: readonly [number, number];
@@ -91,6 +92,15 @@ export class Adam extends Optimizer {
   }
 }
 
+/**
+ * Adam (Kingma & Ba) as graph nodes, torch.optim.Adam's rule; lr defaults to 1e-3. Its whole update fuses
+ * into the gradient's matmul epilogue.
+ * @example
+ * ```ts
+ * const step = trainStep(loss, optim.adam({ lr: 1e-3, betas: [0.9, 0.999] }));
+ * const scheduled = optim.adam({ lr: optim.schedules.cosine({ lr0: 1e-3, tMax: 1000 }) });
+ * ```
+ */
 export function adam(options: AdamOptions = {}): Adam {
   return new Adam(options, false);
 }

@@ -10,6 +10,10 @@ export {
 } from "./optimizer";
 export { RMSprop, type RmspropOptions, rmsprop } from "./rmsprop";
 export type { Schedule } from "./schedules";
+/**
+ * Learning-rate schedules k ↦ a_k (time-based, exponential, step, cosine, constant), passed as an optimizer's
+ * lr.
+ */
 export * as schedules from "./schedules";
 export { SGD, type SgdOptions, sgd } from "./sgd";
 export { substitute } from "./substitute";

@@ -15,8 +15,10 @@ import { exactBuffer, trainableParamsOf } from "../graph-utils";
 import type { Schedule } from "./schedules";
 import { substitute } from "./substitute";
 
+/** A learning rate: a number, or a schedule k ↦ a_k (see `optim.schedules`). */
 export type LearningRate = number | Schedule;
 
+/** Options every optimizer takes: the learning rate and gradient clipping. */
 export interface CommonOptions {
   /** A number, or a schedule k ↦ a_k (trainStep sets a_k before its k-th run). */
   lr?: LearningRate;
@@ -27,6 +29,7 @@ export interface CommonOptions {
   clipGradNorm?: number;
 }
 
+/** An optimizer's update as graph nodes: the assign nodes of one step, the lr buffer, the state buffers. */
 export interface OptimizerUpdate {
   /** The loss the step reports: the given loss, or for RMSProp-Nesterov the loss at the look-ahead point. */
   readonly loss: Tensor | null;
@@ -67,6 +70,11 @@ interface GraphState {
   stepIncrement: Tensor | null;
 }
 
+/**
+ * The base of the optimizers: turns (params, gradients) into update rules as graph nodes (assign nodes for
+ * the params and their state buffers, an lr buffer, a step counter), so that the whole optimizer step
+ * compiles into the training kernel.
+ */
 export abstract class Optimizer {
   abstract readonly name: string;
   readonly lr: LearningRate;

@@ -10,6 +10,7 @@ import {
   type RuleResult,
 } from "./optimizer";
 
+/** Options of {@link rmsprop} (as torch.optim.RMSprop: alpha, eps, momentum, centered, ...). */
 export interface RmspropOptions extends CommonOptions {
   /** The smoothing constant ρ; default 0.99. */
   alpha?: number;
@@ -116,6 +117,13 @@ export class RMSprop extends Optimizer {
   }
 }
 
+/**
+ * RMSprop as graph nodes, torch.optim.RMSprop's rule.
+ * @example
+ * ```ts
+ * const step = trainStep(loss, optim.rmsprop({ lr: 1e-3, momentum: 0.9 }));
+ * ```
+ */
 export function rmsprop(options: RmspropOptions = {}): RMSprop {
   return new RMSprop(options);
 }

@@ -9,6 +9,7 @@ import {
   type RuleResult,
 } from "./optimizer";
 
+/** Options of {@link sgd}: torch.optim.SGD's (momentum, dampening, Nesterov, weight decay). */
 export interface SgdOptions extends CommonOptions {
   /** Default 0. */
   momentum?: number;
@@ -65,6 +66,13 @@ export class SGD extends Optimizer {
   }
 }
 
+/**
+ * Stochastic gradient descent as graph nodes (torch.optim.SGD's rule; lr is required).
+ * @example
+ * ```ts
+ * const step = trainStep(loss, optim.sgd({ lr: 0.1, momentum: 0.9, nesterov: true }));
+ * ```
+ */
 export function sgd(options: SgdOptions = {}): SGD {
   return new SGD(options);
 }

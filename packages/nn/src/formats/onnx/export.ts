@@ -19,6 +19,7 @@ import {
   type ValueInfoProto,
 } from "./schema";
 
+/** Options of {@link exportOnnx}: the opset and a symbolic batch axis. */
 export interface ExportOnnxOptions {
   /** The ONNX opset (default 17; 13 to 18 are written and tested). */
   opset?: number;
@@ -31,6 +32,14 @@ export interface ExportOnnxOptions {
 export const MIN_OPSET = 13;
 export const MAX_OPSET = 18;
 
+/**
+ * An inference graph, from its inputs to the named outputs, as ONNX model bytes (params as float32
+ * initializers).
+ * @example
+ * ```ts
+ * const bytes = exportOnnx({ logits: net.build(g.input("x", [1, 784])) }, { opset: 17, dynamicBatch: true });
+ * ```
+ */
 export function exportOnnx(outputs: Record<string, Tensor>, options: ExportOnnxOptions = {}): Uint8Array {
   return encodeModel(exportOnnxModel(outputs, options));
 }

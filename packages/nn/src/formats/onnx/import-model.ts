@@ -20,6 +20,7 @@ import {
 export const MIN_IMPORT_OPSET = 13;
 export const MAX_IMPORT_OPSET = 18;
 
+/** Limits that keep a hostile or broken ONNX file from exhausting memory. */
 export interface ImportLimits {
   /** The largest file accepted, in bytes (default 1 GiB). */
   maxBytes: number;

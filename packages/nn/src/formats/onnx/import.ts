@@ -19,6 +19,7 @@ import { BUILDERS as BASIC_BUILDERS } from "./import-ops";
 
 const BUILDERS = { ...BASIC_BUILDERS, ...CONV_BUILDERS };
 
+/** Options of {@link importOnnx}. */
 export interface ImportOnnxOptions {
   /** The size of a symbolic batch dimension (axis 0 of an input; default 1). */
   batch?: number;
@@ -38,6 +39,7 @@ export interface ImportOnnxOptions {
   initializer?: (name: string, shape: readonly number[], data: Float32Array, frozen: boolean) => Tensor;
 }
 
+/** What {@link importOnnx} built: the inputs, outputs and params, by their ONNX names. */
 export interface ImportedOnnx {
   /** The graph inputs (keys: the ONNX names). */
   inputs: Record<string, Tensor>;
@@ -49,6 +51,10 @@ export interface ImportedOnnx {
   opset: number;
 }
 
+/**
+ * Builds an ONNX model (bytes) into a graph, all or nothing; every failure is one Error starting
+ * "importOnnx:".
+ */
 export function importOnnx(bytes: Uint8Array, graph: Graph, options: ImportOnnxOptions = {}): ImportedOnnx {
   if (!(graph instanceof Graph)) throw new E("the second argument must be a Graph to build the model into");
   const limits = { ...DEFAULT_LIMITS, ...options.limits };

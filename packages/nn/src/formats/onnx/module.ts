@@ -7,6 +7,10 @@ import { Graph, type Tensor } from "@adjoint/core";
 import { Module } from "../../modules/module";
 import { type ImportedOnnx, type ImportOnnxOptions, importOnnx } from "./import";
 
+/**
+ * An ONNX model (one input, one output) as a Module: built into a graph like any layer, its initializers
+ * become trainable params.
+ */
 export class OnnxModel extends Module {
   private readonly probe: ImportedOnnx;
   readonly inputName: string;
@@ -43,6 +47,7 @@ export class OnnxModel extends Module {
   inputShape(): readonly number[] {
     return this.probe.inputs[this.inputName].shape;
   }
+  /** The output's shape in the file (a symbolic batch read as 1). */
   outputShape(): readonly number[] {
     return this.probe.outputs[this.outputName].shape;
   }
