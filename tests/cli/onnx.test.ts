@@ -10,7 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadSplits } from "../../packages/cli/src/data";
-import { relativeError, runOrt } from "../onnx/ort";
+import { evaluate, Graph } from "adjoint";
+import { CHECKPOINT_KIND } from "../../packages/cli/src/meta";
+import { makeModel } from "../../packages/cli/src/model";
+import { saveCheckpoint } from "../../packages/nn/src/formats/fs";
+import { data, relativeError, runOrt } from "../onnx/ort";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = join(REPO, "packages/cli/src/main.ts");
@@ -85,6 +89,39 @@ describe("adjoint and ONNX", () => {
       x: { data: new Float32Array(20), dims: [5, 4] },
     });
     expect(five.logits.dims).toEqual([5, 3]);
+  });
+
+  it("export of a LeNet-5 with batch norm checkpoint (running statistics included): ORT equals Adjoint", async () => {
+    const spec = { kind: "cnn-bn", inputs: 784, layers: [120, 84], classes: 10, activation: "relu" } as const;
+    const model = makeModel(spec);
+    const g = new Graph({ seed: 4 });
+    model.build(g.input("x", [2, 1, 28, 28])); // creates the params (seeded) and buffers
+    for (const [name, t] of model.namedBuffers()) {
+      if (name.endsWith("running_mean")) t.value.set(data(t.size, 1).map((v) => v * 0.2));
+      if (name.endsWith("running_var")) t.value.set(data(t.size, 2).map((v) => 0.5 + Math.abs(v)));
+    }
+    const ckpt = join(tmp, "lenet.ckpt");
+    saveCheckpoint(ckpt, {
+      tensors: model.namedState().map(([name, t]) => ({ name, shape: [...t.shape], value: t.value })),
+      meta: {
+        kind: CHECKPOINT_KIND,
+        version: 1,
+        model: spec,
+        dataset: { name: "mnist", seed: 0, valFraction: 0.1 },
+        seed: 0,
+        scaler: null,
+      },
+    });
+    const file = join(tmp, "lenet.onnx");
+    const e = await adjoint(["export", "--checkpoint", ckpt, "--out", file]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/input "x" \[batch,1,28,28\]/);
+    model.eval();
+    const x = g.input("x3", [3, 1, 28, 28]);
+    const y = model.build(x);
+    const feed = data(x.size, 8).map((v) => Math.abs(v) / 2);
+    const got = await runOrt(new Uint8Array(readFileSync(file)), { x: { data: feed, dims: [3, 1, 28, 28] } });
+    expect(relativeError(got.logits.data, evaluate(y, { x3: feed }))).toBeLessThan(1e-5);
   });
 
   it("train --init-from fine-tunes a PyTorch-exported model and writes it back as model.onnx", async () => {
