@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadSplits } from "../../packages/cli/src/data";
 import { evaluate, Graph } from "adjoint";
 import { CHECKPOINT_KIND } from "../../packages/cli/src/meta";
-import { makeModel } from "../../packages/cli/src/model";
+import { type ModelSpec, makeModel } from "../../packages/cli/src/model";
 import { saveCheckpoint } from "../../packages/nn/src/formats/fs";
 import { data, relativeError, runOrt } from "../onnx/ort";
 
@@ -92,7 +92,13 @@ describe("adjoint and ONNX", () => {
   });
 
   it("export of a LeNet-5 with batch norm checkpoint (running statistics included): ORT equals Adjoint", async () => {
-    const spec = { kind: "cnn-bn", inputs: 784, layers: [120, 84], classes: 10, activation: "relu" } as const;
+    const spec: ModelSpec = {
+      kind: "cnn-bn",
+      inputs: 784,
+      layers: [120, 84],
+      classes: 10,
+      activation: "relu",
+    };
     const model = makeModel(spec);
     const g = new Graph({ seed: 4 });
     model.build(g.input("x", [2, 1, 28, 28])); // creates the params (seeded) and buffers
