@@ -5,6 +5,7 @@
  * path: this facade is bundled into the published package, which has no @adjoint/* dependencies.
  *
  * @packageDocumentation
+ * @module adjoint
  */
 export * from "../../core/src/index";
 export * from "../../compiler/src/index";

@@ -4,5 +4,6 @@
  * imports no Node built-in and so also runs in browsers and bundles for them.
  *
  * @packageDocumentation
+ * @module adjoint/node
  */
 export * from "../../nn/src/node";
