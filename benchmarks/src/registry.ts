@@ -31,8 +31,21 @@ export const CORRECTNESS_WORKLOAD = "W3";
 export const INFERENCE_WORKLOADS: readonly string[] = ["W3", "W4"];
 
 /** Every training system, in the order of the tables (also the order they run in, per workload). */
-export function trainingSystems(adjoint: System, pytorch: PytorchSystem): System[] {
-  return [adjoint, handwrittenSystem, tfjsCpuSystem, tfjsWasmSystem, jaxSystem, pytorch];
+export function trainingSystems(
+  adjoint: System,
+  pytorch: PytorchSystem,
+  twoThreads: { adjoint: System; pytorch: PytorchSystem },
+): System[] {
+  return [
+    adjoint,
+    twoThreads.adjoint,
+    handwrittenSystem,
+    tfjsCpuSystem,
+    tfjsWasmSystem,
+    jaxSystem,
+    pytorch,
+    twoThreads.pytorch,
+  ];
 }
 
 /** Systems with a forward-only runner but no training step, timed after the training systems. */

@@ -23,7 +23,7 @@ import {
 } from "./registry";
 import { renderMarkdown } from "./report";
 import { FULL, QUICK } from "./settings";
-import { adjointSystem } from "./systems/adjoint";
+import { adjointSystem, createAdjointSystem } from "./systems/adjoint";
 import { HandwrittenMlp } from "./systems/handwritten";
 import { createPytorchSystem } from "./systems/pytorch";
 import { errorMessage, isSkip, type System } from "./systems/types";
@@ -48,12 +48,21 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     manifestPath: join(dataDir, "workloads.json"),
     skipReason: quick ? "not run in --quick mode" : undefined,
   });
+  const pytorch2 = createPytorchSystem({
+    manifestPath: join(dataDir, "workloads.json"),
+    skipReason: quick ? "not run in --quick mode" : undefined,
+    threads: 2,
+  });
   if (!quick) writeWorkloadData(buildWorkloads(), dataDir);
 
   const wanted = (name: string) => !opts.systems?.length || opts.systems.includes(name);
-  const trainSystems = (opts.trainSystems ?? trainingSystems(opts.adjoint ?? adjointSystem, pytorch)).filter(
-    (x) => wanted(x.name),
-  );
+  const trainSystems = (
+    opts.trainSystems ??
+    trainingSystems(opts.adjoint ?? adjointSystem, pytorch, {
+      adjoint: createAdjointSystem(2),
+      pytorch: pytorch2,
+    })
+  ).filter((x) => wanted(x.name));
   const inferSystems = [...trainSystems, ...INFERENCE_ONLY_SYSTEMS].filter(
     (x, i, a) => wanted(x.name) && a.indexOf(x) === i,
   );
@@ -81,6 +90,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   } finally {
     stopGcAccounting();
     await pytorch.shutdown?.();
+    await pytorch2.shutdown?.();
   }
 
   report.machine.loadAverage[1] = loadavg()[0];

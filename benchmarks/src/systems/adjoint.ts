@@ -31,31 +31,49 @@ function optimizerOf(w: Workload) {
   return optim.adam({ lr: o.lr, betas: [o.beta1, o.beta2], eps: o.eps });
 }
 
+/** Adjoint with its step split over `threads` (the system is named adjoint-<n>t for n > 1). */
+export function createAdjointSystem(threads: number): System {
+  return {
+    ...adjointSystem,
+    name: threads === 1 ? "adjoint" : `adjoint-${threads}t`,
+    setup: (w) => setupAdjoint(w, threads),
+    async describe() {
+      const one = await adjointSystem.describe!();
+      return `${one}; the large products and their epilogues split over ${threads} threads (main + ${threads - 1} worker${threads > 2 ? "s" : ""})`;
+    },
+    setupInference: undefined,
+  };
+}
+
+async function setupAdjoint(w: Workload, threads: number): Promise<Runner> {
+  const { g, logits } = buildNet(w);
+  let loss: Tensor;
+  if (w.loss === "softmax-ce") {
+    const y = g.input("y", [w.batch]);
+    loss = crossEntropy(logits, y);
+  } else {
+    const t = g.input("t", [w.batch, w.sizes[w.sizes.length - 1]]);
+    loss = mseLoss(logits, t, w.loss === "mse-sum" ? "sum" : "mean");
+  }
+  const step = trainStep(loss, optimizerOf(w), { threads });
+  // Time the steps that run on the workers (until they have started, the main thread runs their share).
+  await (step.kernel as unknown as { compiled: { whenReady(): Promise<void> } }).compiled.whenReady();
+  step.inputs.x.set(w.x);
+  if (w.labels) step.inputs.y.set(w.labels);
+  if (w.target) step.inputs.t.set(w.target);
+  const out = step.outputs.loss;
+  return {
+    step: () => {
+      step.run();
+    },
+    loss: () => out[0],
+    dispose: () => step.kernel.dispose(),
+  };
+}
+
 export const adjointSystem: System = {
   name: "adjoint",
-  async setup(w: Workload): Promise<Runner> {
-    const { g, logits } = buildNet(w);
-    let loss: Tensor;
-    if (w.loss === "softmax-ce") {
-      const y = g.input("y", [w.batch]);
-      loss = crossEntropy(logits, y);
-    } else {
-      const t = g.input("t", [w.batch, w.sizes[w.sizes.length - 1]]);
-      loss = mseLoss(logits, t, w.loss === "mse-sum" ? "sum" : "mean");
-    }
-    const step = trainStep(loss, optimizerOf(w));
-    step.inputs.x.set(w.x);
-    if (w.labels) step.inputs.y.set(w.labels);
-    if (w.target) step.inputs.t.set(w.target);
-    const out = step.outputs.loss;
-    return {
-      step: () => {
-        step.run();
-      },
-      loss: () => out[0],
-      dispose: () => {},
-    };
-  },
+  setup: (w: Workload) => setupAdjoint(w, 1),
   async describe() {
     const { relaxedSimdAvailable } = await import("../../../packages/compiler/src/wasm/features");
     return `one generated JS function per step; matmuls in generated wasm SIMD kernels (${relaxedSimdAvailable() ? "relaxed FMA" : "mul+add"})`;

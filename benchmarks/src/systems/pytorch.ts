@@ -26,6 +26,8 @@ export interface PytorchOptions {
   python?: string;
   /** When set, the system reports itself skipped with this reason (e.g. --quick). */
   skipReason?: string;
+  /** torch.set_num_threads (and the BLAS thread count); default 1. The system is named pytorch-<n>t for n > 1. */
+  threads?: number;
 }
 
 interface Hello {
@@ -65,9 +67,10 @@ class TorchProcess {
     return this.stderr.trim().split("\n").slice(-1)[0] ?? "";
   }
 
-  static start(python: string, script: string, manifest: string): TorchProcess {
-    const child = spawn(python, ["-u", script, manifest], {
-      env: { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+  static start(python: string, script: string, manifest: string, threads: number): TorchProcess {
+    const n = String(threads);
+    const child = spawn(python, ["-u", script, manifest, n], {
+      env: { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n },
       stdio: ["pipe", "pipe", "pipe"],
     });
     return new TorchProcess(child);
@@ -119,6 +122,7 @@ export function createPytorchSystem(opts: PytorchOptions): System & {
   matmulMs(n: number, timeMs: number): Promise<Record<string, number> | Skip>;
 } {
   const python = opts.python ?? "/usr/bin/python3";
+  const threads = opts.threads ?? 1;
   const script = join(dirname(fileURLToPath(import.meta.url)), "torch_bench.py");
   let proc: Promise<TorchProcess | Skip> | null = null;
   let hello: Hello | null = null;
@@ -128,7 +132,7 @@ export function createPytorchSystem(opts: PytorchOptions): System & {
     proc ??= (async () => {
       if (!existsSync(python)) return skip(`${python} not found`);
       try {
-        const p = TorchProcess.start(python, script, opts.manifestPath);
+        const p = TorchProcess.start(python, script, opts.manifestPath, threads);
         hello = await p.hello();
         if (!hello.ok) {
           await p.stop();
@@ -148,13 +152,13 @@ export function createPytorchSystem(opts: PytorchOptions): System & {
   };
 
   return {
-    name: "pytorch",
+    name: threads === 1 ? "pytorch" : `pytorch-${threads}t`,
     async describe() {
       const p = await get();
       if ("skipped" in p) return p.reason;
       const loaded = hello?.blas?.loaded ?? [];
       const blas = loaded.length ? loaded.map((l) => l.split("/").slice(-2).join("/")).join(", ") : "unknown";
-      return `torch ${hello?.torch}, eager, ${hello?.threads} thread; ${hello?.blas?.config ?? ""}; BLAS loaded: ${blas}`;
+      return `torch ${hello?.torch}, eager, ${hello?.threads} thread${hello?.threads === 1 ? "" : "s"}; ${hello?.blas?.config ?? ""}; BLAS loaded: ${blas}`;
     },
     async setup(w: Workload): Promise<Runner | Skip> {
       const p = await get();

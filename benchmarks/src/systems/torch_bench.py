@@ -65,7 +65,7 @@ def load_workloads(path, np):
 
 def main():
     if len(sys.argv) < 2:
-        reply({"ok": False, "error": "usage: torch_bench.py WORKLOADS_JSON"})
+        reply({"ok": False, "error": "usage: torch_bench.py WORKLOADS_JSON [THREADS]"})
         return
     try:
         import numpy as np
@@ -73,7 +73,8 @@ def main():
     except Exception as e:  # noqa: BLE001 - any import failure means "skipped"
         reply({"ok": False, "error": f"cannot import torch: {type(e).__name__}: {e}"})
         return
-    torch.set_num_threads(1)
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:

@@ -10,9 +10,10 @@ import { block, call, exprStmt, ifStmt, note, ret, type Stmt } from "./ast";
 import type { DimSlice } from "./loops";
 
 /**
- * Products below this many multiply-adds stay on one thread: a fork/join costs a few microseconds (two
- * wake-ups, caches warmed twice), more than the half of a product this small saves. See
- * benchmarks/src/threads.ts for the measurement.
+ * Products below this many multiply-adds stay on one thread. Not measured yet (the shared machine was
+ * too loaded for a threshold to mean anything): a fork/join costs a few microseconds (two wake-ups, or
+ * spins, and caches warmed twice), while 2^17 multiply-adds take ~5 µs on one core at 50 GFLOP/s, so a
+ * split below that cannot pay off.
  */
 export const THREAD_MIN_MACS = 1 << 17;
 
