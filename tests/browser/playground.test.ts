@@ -107,6 +107,16 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     await expect.poll(() => graph.locator('g.node[id="box:m:0"]').count(), { timeout: 30_000 }).toBe(1);
   });
 
+  it("after the last epoch, shows the test accuracy (the CLI's last line: about 0.94 for this model)", async () => {
+    const test = page.getByTestId("test-accuracy");
+    await expect.poll(() => test.textContent(), { timeout: 180_000 }).toMatch(/^0\.\d{4}$/);
+    const accuracy = Number(await test.textContent());
+    console.log(
+      `playground: test accuracy after ${await page.getByTestId("epoch").textContent()} epochs: ${accuracy}`,
+    );
+    expect(accuracy).toBeGreaterThanOrEqual(0.93);
+  });
+
   it("has logged no console error; screenshot saved", async () => {
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, "playground.png") });

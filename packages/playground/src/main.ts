@@ -199,7 +199,9 @@ function showBuilt(info: BuiltInfo): void {
   $("epoch").textContent = "0";
   $("epochs-total").textContent = String(info.config.epochs);
   $("epoch-bar").style.width = "0%";
-  for (const id of ["val-accuracy", "val-loss", "train-loss", "train-acc", "steps"]) $(id).textContent = "–";
+  for (const id of ["val-accuracy", "val-loss", "train-loss", "train-acc", "steps", "test-accuracy"]) {
+    $(id).textContent = "–";
+  }
   $("arena").textContent = formatBytes(info.arenaBytes);
   $("arena").title =
     `planned arena ${info.arenaBytes} bytes; one buffer per intermediate would take ${info.naiveBytes} bytes`;
@@ -247,6 +249,10 @@ worker?.addEventListener("message", (event: MessageEvent<FromWorker>) => {
       requestPrediction();
       return;
     }
+    case "test":
+      $("test-accuracy").textContent = m.acc.toFixed(4);
+      $("test-accuracy").title = `${m.n} test digits, loss ${m.loss.toFixed(4)}`;
+      return;
     case "graph":
       showGraph(m.svg);
       return;

@@ -28,6 +28,8 @@ export type FromWorker =
   | { type: "graph"; svg: string; expanded: string[]; view: "modules" | "nodes" }
   | { type: "slice"; report: SliceReport; stepsPerSec: number }
   | { type: "epoch"; report: EpochReport }
+  /** After the last epoch: the 2,000 test digits, as the CLI's last line. */
+  | { type: "test"; loss: number; acc: number; n: number }
   | { type: "state"; state: "idle" | "running" | "paused" | "finished" }
   | { type: "prediction"; id: number; probs: Float32Array }
   /** A message for the page's error line (one sentence); `fatal` when the worker cannot go on. */

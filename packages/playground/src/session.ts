@@ -79,6 +79,7 @@ export class Session {
   readonly stepOutputs: Record<string, Tensor>;
   private readonly evalKernel: Kernel;
   private readonly predictKernel: Kernel;
+  private testKernel: Kernel | null = null;
   private readonly rng: Rng;
   private readonly schedule: ((k: number) => number) | null;
   private epochBatches: ReturnType<typeof batches> | null = null;
@@ -250,6 +251,33 @@ export class Session {
     return {
       loss: this.evalKernel.outputs.loss[0],
       acc: countCorrect(this.evalKernel.outputs.y, this.evalKernel.inputs.val_t, n) / n,
+    };
+  }
+
+  /**
+   * Loss and accuracy on the 2,000 test digits (the CLI's last line), with a kernel compiled on first use:
+   * an eval-mode build of the model, reading the weights being trained.
+   */
+  test(): { loss: number; acc: number; n: number } {
+    const data = this.data.test;
+    if (!this.testKernel) {
+      const g = this.graph;
+      const wasTraining = this.model.training;
+      this.model.train(false);
+      const x = g.input("test_x", [data.n, ...sampleShape(this.config)]);
+      const t = g.input("test_t", [data.n]);
+      const y = this.model.build(x);
+      this.model.train(wasTraining);
+      this.testKernel = compile({ loss: crossEntropy(y, t), y }, { cache: false });
+      this.testKernel.inputs.test_x.set(data.x);
+      this.testKernel.inputs.test_t.set(data.y);
+    }
+    const k = this.testKernel;
+    k.run();
+    return {
+      loss: k.outputs.loss[0],
+      acc: countCorrect(k.outputs.y, k.inputs.test_t, data.n) / data.n,
+      n: data.n,
     };
   }
 

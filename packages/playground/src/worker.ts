@@ -103,6 +103,7 @@ async function train(): Promise<void> {
   }
   if (session === s) {
     running = false;
+    if (s.done) post({ type: "test", ...s.test() });
     post({ type: "state", state: s.done ? "finished" : "paused" });
   }
 }
