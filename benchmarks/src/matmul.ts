@@ -1,11 +1,9 @@
 /**
  * Matmul throughput at n³ (default 512³) in three orientations: C = A·B, Aᵀ·B (A stored transposed) and
- * A·Bᵀ (B stored transposed). Peers: tfjs-wasm, jax-js, PyTorch (via its child process) and, when the file
- * exists, `benchMatmulWasm` from ./matmul-wasm (another engineer's kernel).
+ * A·Bᵀ (B stored transposed). Peers: tfjs-wasm, jax-js, PyTorch (via its child process), and the generated
+ * wasm kernels alone (`benchMatmulWasm` from ./matmul-wasm).
  */
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { benchMatmulWasm, type MatmulWasmResult, type Orientation as WasmOrientation } from "./matmul-wasm";
 import { loadJax } from "./systems/jax-js";
 import { loadTfjsWasm } from "./systems/tfjs-wasm";
 import { errorMessage, isSkip, type Skip, skip } from "./systems/types";
@@ -225,122 +223,35 @@ export async function jaxMatmul(n: number, t: MatmulTiming): Promise<MatmulRow |
   return row("jax-js", n, ms, "jit(np.matmul) with .transpose() inside the jit");
 }
 
-function orientationOf(label: string): Orientation | null {
-  const s = label
-    .toLowerCase()
-    .replace(/ᵀ/g, "t")
-    .replace(/[^a-z]/g, "");
-  if (s.includes("atb") || s === "tn") return "AtB";
-  if (s.includes("abt") || s === "nt") return "ABt";
-  if (s === "nn" || s.endsWith("ab")) return "AB";
-  return null;
-}
-
-/** Pulls {orientation → GFLOP/s or ms} out of whatever shape benchMatmulWasm returns. */
-function normalizeExternal(
-  res: unknown,
-  n: number,
-): Partial<Record<Orientation, { gflops?: number; ms?: number }>> {
-  const out: Partial<Record<Orientation, { gflops?: number; ms?: number }>> = {};
-  const metric = (o: Record<string, unknown>): { gflops?: number; ms?: number } => {
-    const r: { gflops?: number; ms?: number } = {};
-    for (const [k, v] of Object.entries(o)) {
-      if (typeof v !== "number") continue;
-      const key = k.toLowerCase();
-      if (key.includes("gflop")) r.gflops = v;
-      else if (key === "ms" || key.includes("median") || key.endsWith("ms")) r.ms ??= v;
-    }
-    return r;
-  };
-  const visit = (v: unknown, label: string | null): void => {
-    if (Array.isArray(v)) {
-      for (const e of v) visit(e, null);
-      return;
-    }
-    if (typeof v === "number" && label) {
-      const o = orientationOf(label);
-      if (o) out[o] = { gflops: v };
-      return;
-    }
-    if (typeof v !== "object" || v === null) return;
-    const obj = v as Record<string, unknown>;
-    const name = ["orientation", "name", "case", "label", "op", "layout", "variant", "kind"]
-      .map((k) => obj[k])
-      .find((x) => typeof x === "string") as string | undefined;
-    const o = orientationOf(name ?? label ?? "");
-    if (o) {
-      const m = metric(obj);
-      if (m.gflops !== undefined || m.ms !== undefined) {
-        out[o] = m;
-        return;
-      }
-    }
-    for (const [k, child] of Object.entries(obj)) visit(child, k);
-  };
-  visit(res, null);
-  for (const o of ORIENTATIONS) {
-    const m = out[o];
-    if (m && m.gflops === undefined && m.ms !== undefined) m.gflops = (2 * n ** 3) / (m.ms * 1e6);
-  }
-  return out;
-}
+/** The wasm matmul's own orientation names in this table's. */
+const WASM_ORIENTATION: Record<WasmOrientation, Orientation> = { A·B: "AB", Aᵀ·B: "AtB", A·Bᵀ: "ABt" };
 
 /**
- * Calls benchMatmulWasm from ./matmul-wasm (Adjoint's generated wasm kernels; another engineer's file) if that
- * file exists and exports it. Its contract: `benchMatmulWasm({ quick }) → { orientation, fma, gflops (best),
- * medianGflops }[]` at 512³; one row per FMA mode is reported, with the medians. Any other result shape is
- * read as well as possible and kept verbatim in latest.json.
+ * Adjoint's generated wasm matmul kernels alone (benchmarks/src/matmul-wasm.ts, at 512³ whatever n is): one
+ * row per FMA mode, with the medians. A failure is reported as a skipped row, not a failed run.
  */
-export async function externalMatmulWasm(n: number, quick: boolean): Promise<MatmulRow[] | Skip> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  if (!existsSync(join(here, "matmul-wasm.ts")) && !existsSync(join(here, "matmul-wasm.js")))
-    return skip("benchmarks/src/matmul-wasm.ts does not exist yet");
-  let mod: Record<string, unknown>;
+export async function externalMatmulWasm(_n: number, quick: boolean): Promise<MatmulRow[] | Skip> {
+  let res: MatmulWasmResult[];
   try {
-    const specifier = "./matmul-wasm";
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (e) {
-    return skip(`cannot import ./matmul-wasm: ${errorMessage(e)}`);
-  }
-  const fn = mod.benchMatmulWasm;
-  if (typeof fn !== "function") return skip("./matmul-wasm does not export benchMatmulWasm");
-  let res: unknown;
-  try {
-    res = await fn({ quick });
+    res = await benchMatmulWasm({ quick });
   } catch (e) {
     return skip(`benchMatmulWasm threw: ${errorMessage(e)}`);
   }
-  const name = "adjoint wasm matmul";
-  if (Array.isArray(res) && res.every((e) => typeof e === "object" && e !== null && "orientation" in e)) {
-    const byMode = new Map<string, MatmulRow>();
-    for (const e of res as Record<string, unknown>[]) {
-      const o = orientationOf(String(e.orientation));
-      const g = typeof e.medianGflops === "number" ? e.medianGflops : e.gflops;
-      if (!o || typeof g !== "number") continue;
-      const mode = e.fma === undefined ? "" : e.fma ? " (relaxed FMA)" : " (no FMA)";
-      const row = byMode.get(mode) ?? {
-        system: name + mode,
-        gflops: {},
-        ms: {},
-        note: "benchMatmulWasm, 512³, median",
-      };
-      row.gflops[o] = g;
-      row.ms[o] = (2 * 512 ** 3) / (g * 1e6);
-      byMode.set(mode, row);
-    }
-    if (byMode.size) return [...byMode.values()];
+  const byMode = new Map<string, MatmulRow>();
+  for (const e of res) {
+    const o = WASM_ORIENTATION[e.orientation];
+    const mode = e.fma ? " (relaxed FMA)" : " (no FMA)";
+    const row = byMode.get(mode) ?? {
+      system: `adjoint wasm matmul${mode}`,
+      gflops: {},
+      ms: {},
+      note: "benchMatmulWasm, 512³, median",
+    };
+    row.gflops[o] = e.medianGflops;
+    row.ms[o] = (2 * 512 ** 3) / (e.medianGflops * 1e6);
+    byMode.set(mode, row);
   }
-  const norm = normalizeExternal(res, n);
-  const r: MatmulRow = { system: name, gflops: {}, ms: {} };
-  for (const o of ORIENTATIONS) {
-    if (norm[o]?.gflops !== undefined) r.gflops[o] = norm[o]!.gflops;
-    if (norm[o]?.ms !== undefined) r.ms[o] = norm[o]!.ms;
-  }
-  if (Object.keys(r.gflops).length < 3) {
-    r.raw = res;
-    r.note = "result shape only partly understood; raw value kept in latest.json";
-  }
-  return [r];
+  return [...byMode.values()];
 }
 
 export function torchMatmulRow(n: number, ms: Record<string, number>): MatmulRow {

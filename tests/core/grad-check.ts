@@ -17,6 +17,9 @@ export interface InputSpec {
   requiresGrad?: boolean;
 }
 
+/** An input of this shape, with these value options: X([2, 3], { low: 0.2 }). */
+export const X = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, ...extra });
+
 export interface Built {
   g: Graph;
   xs: Record<string, Tensor>;

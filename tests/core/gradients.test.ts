@@ -50,9 +50,8 @@ import {
 } from "adjoint";
 import { describe, expect, it } from "vitest";
 import { assertGradients } from "../helpers/finite-diff";
-import { gradCheck, type InputSpec } from "./grad-check";
+import { gradCheck, type InputSpec, X } from "./grad-check";
 
-const X = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, ...extra });
 const POS = { low: 0.2, high: 2 };
 
 describe("unary elementwise ops: gradients match finite differences", () => {

@@ -56,9 +56,8 @@ import {
 } from "adjoint";
 import { describe, expect, it } from "vitest";
 import { assertGradients } from "../helpers/finite-diff";
-import { type InputSpec, secondOrderCheck } from "./grad-check";
+import { type InputSpec, secondOrderCheck, X } from "./grad-check";
 
-const X = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, ...extra });
 const POS = { low: 0.3, high: 2 };
 
 /** The largest |value| over the second-order gradients: a check of an all-zero Hessian would prove little. */

@@ -6,6 +6,7 @@ import {
   Optimizer,
   type RuleContext,
   type RuleResult,
+  withWeightDecay,
 } from "./optimizer";
 
 /** Options of {@link adagrad} (as torch.optim.Adagrad). */
@@ -54,7 +55,7 @@ export class Adagrad extends Optimizer {
   }
 
   protected rule(p: Tensor, g: Tensor, ctx: RuleContext): RuleResult {
-    const gw = this.weightDecay !== 0 ? g.add(p.mul(this.weightDecay)) : g;
+    const gw = withWeightDecay(g, p, this.weightDecay);
     const clr = this.lrDecay !== 0 ? ctx.lr.div(ctx.stepsDone().mul(this.lrDecay).add(1)) : ctx.lr;
     const sum = ctx.state("sum", this.initialAccumulatorValue).add(gw.square());
     const std = sum.sqrt().add(this.eps);

@@ -4,10 +4,12 @@ import {
   checkBool,
   checkKeys,
   checkNumber,
+  movingAverage,
   Optimizer,
   powerOf,
   type RuleContext,
   type RuleResult,
+  withWeightDecay,
 } from "./optimizer";
 
 /** Options of {@link adam} and {@link adamw}: betas, eps, weight decay, amsgrad (as torch). */
@@ -64,17 +66,11 @@ export class Adam extends Optimizer {
     let gw = g;
     if (this.weightDecay !== 0) {
       if (this.decoupled) base = p.mul(ctx.lr.mul(this.weightDecay).neg().add(1));
-      else gw = g.add(p.mul(this.weightDecay));
+      else gw = withWeightDecay(g, p, this.weightDecay);
     }
     const state: Record<string, Tensor> = {};
-    const m = ctx
-      .state("exp_avg")
-      .mul(b1)
-      .add(gw.mul(1 - b1));
-    const v = ctx
-      .state("exp_avg_sq")
-      .mul(b2)
-      .add(gw.square().mul(1 - b2));
+    const m = movingAverage(ctx.state("exp_avg"), gw, b1);
+    const v = movingAverage(ctx.state("exp_avg_sq"), gw.square(), b2);
     state.exp_avg = m;
     state.exp_avg_sq = v;
     let vhat = v;

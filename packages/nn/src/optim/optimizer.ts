@@ -278,6 +278,16 @@ export function checkKeys(where: string, options: object, known: readonly string
   }
 }
 
+/** g + wd·θ: L2 weight decay added to the gradient, as torch's (coupled) weight_decay; g itself when wd is 0. */
+export function withWeightDecay(g: Tensor, p: Tensor, weightDecay: number): Tensor {
+  return weightDecay !== 0 ? g.add(p.mul(weightDecay)) : g;
+}
+
+/** ρ·previous + (1 − ρ)·x: the exponential moving average the adaptive rules keep of g and g². */
+export function movingAverage(previous: Tensor, x: Tensor, rho: number): Tensor {
+  return previous.mul(rho).add(x.mul(1 - rho));
+}
+
 /** β^t for a step tensor t ≥ 1: exp(t·ln β) (0 when β = 0). */
 export function powerOf(beta: number, t: Tensor): Tensor | number {
   return beta === 0 ? 0 : t.mul(Math.log(beta)).exp();

@@ -5,9 +5,11 @@ import {
   checkKeys,
   checkNumber,
   checkFraction,
+  movingAverage,
   Optimizer,
   type RuleContext,
   type RuleResult,
+  withWeightDecay,
 } from "./optimizer";
 
 /** Options of {@link rmsprop} (as torch.optim.RMSprop: alpha, eps, momentum, centered, ...). */
@@ -82,19 +84,13 @@ export class RMSprop extends Optimizer {
     const rho = this.alpha;
     // With Nesterov, weight decay applies at the point where the gradient was taken.
     const at = this.nesterov ? p.add(ctx.state("velocity").mul(this.momentum)) : p;
-    const gw = this.weightDecay !== 0 ? g.add(at.mul(this.weightDecay)) : g;
+    const gw = withWeightDecay(g, at, this.weightDecay);
     const state: Record<string, Tensor> = {};
-    const r = ctx
-      .state("square_avg")
-      .mul(rho)
-      .add(gw.square().mul(1 - rho));
+    const r = movingAverage(ctx.state("square_avg"), gw.square(), rho);
     state.square_avg = r;
     let avg: Tensor;
     if (this.centered) {
-      const m = ctx
-        .state("grad_avg")
-        .mul(rho)
-        .add(gw.mul(1 - rho));
+      const m = movingAverage(ctx.state("grad_avg"), gw, rho);
       state.grad_avg = m;
       avg = r.sub(m.square()).sqrt().add(this.eps);
     } else {

@@ -7,6 +7,7 @@ import {
   Optimizer,
   type RuleContext,
   type RuleResult,
+  withWeightDecay,
 } from "./optimizer";
 
 /** Options of {@link sgd}: torch.optim.SGD's (momentum, dampening, Nesterov, weight decay). */
@@ -51,7 +52,7 @@ export class SGD extends Optimizer {
   }
 
   protected rule(p: Tensor, g: Tensor, ctx: RuleContext): RuleResult {
-    let d = this.weightDecay !== 0 ? g.add(p.mul(this.weightDecay)) : g;
+    let d = withWeightDecay(g, p, this.weightDecay);
     const state: Record<string, Tensor> = {};
     if (this.momentum !== 0) {
       const buf = ctx.state("momentum_buffer");
