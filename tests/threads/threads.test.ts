@@ -19,15 +19,22 @@ import {
 } from "adjoint";
 import { describe, expect, it } from "vitest";
 
-/** Waits until the workers have started, so that the steps measured really run on them. */
+/**
+ * Waits until the workers have started and turns stealing off (the main thread would otherwise run the
+ * slices of a worker that wakes late), so that every slice but the main thread's is computed by a worker.
+ */
 async function started<T extends { kernel: ReturnType<typeof compile> }>(runs: T[]): Promise<T[]> {
   await Promise.all(runs.map((r) => r.kernel.whenReady()));
+  for (const r of runs) if (r.kernel.pool) r.kernel.pool.steal = false;
   return runs;
 }
 
-/** The workers did take jobs (they are not being run by the main thread instead). */
+/** The workers did compute slices. */
 function expectForked(k: ReturnType<typeof compile>): void {
-  if (k.threads > 1) expect(k.pool!.forks).toBeGreaterThan(0);
+  if (k.threads > 1) {
+    expect(k.pool!.forks).toBeGreaterThan(0);
+    expect(k.pool!.workerSlices).toBe(k.pool!.forks * (k.threads - 1));
+  }
 }
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -136,7 +143,7 @@ describe("threads: bit-identical to one thread", () => {
         const B = transB ? b.transpose() : b;
         return compile({ y: A.matmul(B).tanh().mul(3), z: A.matmul(B) }, { threads, cache: false });
       });
-      await Promise.all(kernels.map((k) => k.whenReady()));
+      await started(kernels.map((kernel) => ({ kernel })));
       const outs = kernels.map((k) => {
         k.run();
         expectForked(k);
@@ -160,13 +167,30 @@ describe("threads: bit-identical to one thread", () => {
       return { W, k: compile({ s: next.sum() }, { updates: [assign(W, next)], threads, cache: false }) };
     });
     for (const { k } of results) {
-      await k.whenReady();
+      await started([{ kernel: k }]);
       for (let s = 0; s < 3; s++) k.run();
       expectForked(k);
     }
     expect(results[1].k.threads).toBe(2);
     expect(bits(results[1].W.value)).toEqual(bits(results[0].W.value));
     await Promise.all(results.map((r) => r.k.dispose()));
+  });
+});
+
+describe("threads: the main thread runs the slices of a worker that is late", () => {
+  it("with stealing on, whoever computes a slice, the results are the same", async () => {
+    const runs = [1, 2].map((t) => mlpStep([256, 320, 10], 96, () => optim.adam({ lr: 1e-3 }), t));
+    await Promise.all(runs.map((r) => r.kernel.whenReady()));
+    expect(runs[1].kernel.pool!.steal).toBe(true);
+    for (let s = 0; s < 20; s++) for (const r of runs) r.step.run();
+    const pool = runs[1].kernel.pool!;
+    // Every slice ran exactly once: the workers' count is at most one per fork and worker.
+    expect(pool.workerSlices).toBeLessThanOrEqual(pool.forks);
+    expect(runs[1].step.outputs.loss[0]).toBe(runs[0].step.outputs.loss[0]);
+    for (let p = 0; p < runs[0].params.length; p++) {
+      expect(bits(runs[1].params[p].value)).toEqual(bits(runs[0].params[p].value));
+    }
+    await Promise.all(runs.map((r) => r.kernel.dispose()));
   });
 });
 
@@ -252,7 +276,7 @@ describe("threads: lifetime and failures", () => {
 
   it("a worker that throws makes run() throw, naming the worker and its error, and every run after", async () => {
     const { step, kernel } = mlpStep([64, 96, 10], 48, () => optim.sgd({ lr: 0.1 }), 3);
-    await kernel.whenReady();
+    await started([{ kernel }]);
     step.run();
     kernel.pool!.injectFault(2);
     expect(() => step.run()).toThrow(/worker 2 of 2 failed: Error: a fault injected by a test/);

@@ -16,4 +16,12 @@ export const WARM = 7;
 /** Length of the first failure's message, then its UTF-16 code units, two per word. */
 export const MESSAGE = 8;
 export const MESSAGE_UNITS = 512;
-export const CONTROL_WORDS = MESSAGE + 1 + MESSAGE_UNITS / 2;
+/**
+ * CLAIM + t: the last job sequence number (SEQ) whose slice t was claimed, by worker t or by the main
+ * thread; whoever moves it from SEQ − 1 to SEQ first runs the slice.
+ */
+export const CLAIM = MESSAGE + 1 + MESSAGE_UNITS / 2;
+export const MAX_THREADS = 256;
+/** Slices run by the workers so far (the main thread runs the others). */
+export const WORKER_SLICES = CLAIM + MAX_THREADS;
+export const CONTROL_WORDS = WORKER_SLICES + 1;

@@ -4,9 +4,10 @@
  * that memory (the control block below), so a step posts no message and allocates nothing:
  *
  *   main thread (par.fork(j))              worker t (waits on SEQ)
- *     DONE = 0, JOB = j, SEQ += 1, notify    wakes, runs jobs(j, t) (its slice of the wasm matmul and of
- *     runs its own share (slice 0)           the epilogue loop), DONE += 1, notify
- *   par.join(): waits until DONE = N − 1
+ *     DONE = 0, JOB = j, SEQ += 1, notify    wakes, claims slice t, runs jobs(j, t) (its slice of the
+ *     runs its own share (slice 0)           wasm matmul and of the epilogue loop), DONE += 1, notify
+ *   par.join(): runs every slice no worker has claimed yet (a worker that is asleep or descheduled on a
+ *   busy machine), then waits until DONE = N − 1
  *
  * Slices are cut along output rows or columns, never through a reduction, so every value is computed by
  * the same instructions in the same order as with one thread: results are bit-identical.
@@ -31,6 +32,8 @@ import {
   SEQ,
   STOP,
   WARM,
+  CLAIM,
+  WORKER_SLICES,
 } from "./control-block";
 import type { WorkerHandle, WorkerHost, WorkerStart } from "./worker-host";
 
@@ -67,6 +70,16 @@ export class ThreadPool {
   private readonly timeoutMs: number;
   private started = false;
   private forkedLocally = -1;
+  /** The job and sequence number of the last fork. */
+  private job = 0;
+  private seq = 0;
+  /**
+   * Whether join() runs the slices no worker has claimed yet (default). Tests turn it off to make sure
+   * the workers compute every slice but the main thread's.
+   */
+  steal = true;
+  /** Set by the host's exit event of any worker (checked at the next fork). */
+  private workerExited = false;
   private broken: Error | undefined;
   private disposed = false;
 
@@ -90,6 +103,7 @@ export class ThreadPool {
       this.workers.push(
         options.host.start(start, (reason) => {
           this.exited[t] = reason;
+          this.workerExited = true;
         }),
       );
     }
@@ -114,14 +128,16 @@ export class ThreadPool {
       }
       this.started = true;
     }
+    if (this.workerExited) this.check("take a job");
     const c = this.control;
     Atomics.store(c, DONE, 0);
     Atomics.store(c, JOB, job);
-    Atomics.add(c, SEQ, 1);
+    this.job = job;
+    this.seq = Atomics.add(c, SEQ, 1) + 1;
     Atomics.notify(c, SEQ);
   }
 
-  /** Returns when every worker has finished its share of the job fork() started. */
+  /** Returns when every slice of the job fork() started is done. */
   join(): void {
     if (this.forkedLocally >= 0) {
       const job = this.forkedLocally;
@@ -129,14 +145,27 @@ export class ThreadPool {
       for (let t = 1; t < this.threads; t++) this.runLocal(job, t);
       return;
     }
+    const c = this.control;
+    const seq = this.seq;
+    for (let t = 1; t < this.threads && this.steal; t++) {
+      if (Atomics.compareExchange(c, CLAIM + t, seq - 1, seq) === seq - 1) {
+        this.runLocal(this.job, t);
+        Atomics.add(c, DONE, 1);
+      }
+    }
     const what = "finish its share of a step";
     if (!this.waitFor(DONE, this.threads - 1, what, this.timeoutMs)) this.timeOut(what);
-    if (Atomics.load(this.control, FAULT) !== 0) this.fail();
+    if (Atomics.load(c, FAULT) !== 0) this.fail();
   }
 
   /** Jobs handed to the workers so far (not counting those run here while they were starting). */
   get forks(): number {
     return Atomics.load(this.control, SEQ);
+  }
+
+  /** Slices the workers have run so far (the main thread ran the others). */
+  get workerSlices(): number {
+    return Atomics.load(this.control, WORKER_SLICES);
   }
 
   /** Whether every worker has started (instantiated its kernels and is waiting for jobs). */

@@ -5,6 +5,7 @@
  * codegen from an ESTree, like the step itself.
  */
 import {
+  CLAIM,
   CONTROL_WORDS,
   DONE,
   FAULT,
@@ -15,6 +16,7 @@ import {
   READY,
   SEQ,
   STOP,
+  WORKER_SLICES,
 } from "./control-block";
 
 const SPINS = 4000;
@@ -61,15 +63,18 @@ const WORKER_MAIN = `function adjointWorker(d, onExit) {
       stopping = true;
       return;
     }
+    if (Atomics.load(I, ${INJECT}) === t + 1) {
+      Atomics.store(I, ${INJECT}, 0);
+      report(new Error("a fault injected by a test"));
+    }
+    // The main thread may have run this slice already (this worker woke late): then there is nothing to do.
+    if (Atomics.compareExchange(I, ${CLAIM} + t, seen - 1, seen) !== seen - 1) continue;
     try {
-      if (Atomics.load(I, ${INJECT}) === t + 1) {
-        Atomics.store(I, ${INJECT}, 0);
-        throw new Error("a fault injected by a test");
-      }
       jobs(Atomics.load(I, ${JOB}), t);
     } catch (e) {
       report(e);
     }
+    Atomics.add(I, ${WORKER_SLICES}, 1);
     Atomics.add(I, ${DONE}, 1);
     Atomics.notify(I, ${DONE});
   }
