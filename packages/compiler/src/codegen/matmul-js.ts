@@ -2,18 +2,18 @@
 import { bin, cond, type Expr, id, index, num } from "@adjoint/core";
 import type { Program } from "../program";
 import type { Group } from "../schedule/fuse";
+import { isSmallMatmul, JS_KU, JS_MR, JS_NR, MATMUL_TILE_FLOATS } from "../schedule/matmul-lowering";
 import { affine, assign, block, constDecl, F, forLoop, letDecl, load, type Stmt } from "./ast";
-import { contiguous } from "./loops";
-import { JS_KU, JS_MR, JS_NR, MATMUL_TILE_FLOATS, isSmallMatmul } from "../schedule/matmul-lowering";
 import {
   baseIndex,
   local,
   memberStatements,
-  reader,
   type RenderContext,
   type Renderer,
+  reader,
   storeOutputs,
 } from "./context";
+import { contiguous } from "./loops";
 
 /**
  * A register-blocked matmul, GotoBLAS-style: A is packed once into MR-row panels and each NR-column

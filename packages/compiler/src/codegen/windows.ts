@@ -10,8 +10,8 @@ import { bin, type Expr, id, logical, num, type Shape, windowGeometry } from "@a
 import type { Group } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
-import { collapse, contiguous, stridesIn } from "./loops";
 import type { RenderContext } from "./context";
+import { collapse, contiguous, stridesIn } from "./loops";
 
 function bufferAccess(ctx: RenderContext, input: number, op: string): Access & { kind: "buffer" } {
   const a = ctx.schedule.views.access(input)!;

@@ -6,8 +6,8 @@
  * target's storage: no copy at the end of the step.
  */
 import { formatShape, type Shape, sameShape, sizeOf } from "@adjoint/core";
-import { matmulScratchFloats } from "../schedule/matmul-lowering";
 import type { Group, Schedule } from "../schedule/fuse";
+import { matmulScratchFloats } from "../schedule/matmul-lowering";
 import { isContiguous } from "../schedule/views";
 
 export interface BufferInfo {
