@@ -9,6 +9,9 @@ import type { Attr, ConstTensor, OnnxNode } from "./import-model";
 /** A value of the ONNX graph: a tensor, or a constant (an initializer or a Constant node's value). */
 export type Value = { kind: "tensor"; t: Tensor } | { kind: "const"; c: ConstTensor; initializer?: string };
 
+/** Builds one ONNX node: its output values, in order (import-ops.ts, import-shape.ts, import-conv.ts). */
+export type Builder = (ctx: NodeContext) => Value[];
+
 export interface LeafFactory {
   /** The leaf of an initializer (made once): a param (trainable unless frozen) or a constant. */
   initializer(name: string, c: ConstTensor, frozen: boolean): Tensor;

@@ -12,8 +12,7 @@ import {
   pad2d,
   type Tensor,
 } from "@adjoint/core";
-import type { NodeContext, Value } from "./import-context";
-import type { Builder } from "./import-ops";
+import type { Builder, NodeContext, Value } from "./import-context";
 
 const T = (t: Tensor): Value => ({ kind: "tensor", t });
 

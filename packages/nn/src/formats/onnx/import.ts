@@ -16,8 +16,9 @@ import {
 } from "./import-model";
 import { CONV_BUILDERS } from "./import-conv";
 import { BUILDERS as BASIC_BUILDERS } from "./import-ops";
+import { SHAPE_BUILDERS } from "./import-shape";
 
-const BUILDERS = { ...BASIC_BUILDERS, ...CONV_BUILDERS };
+const BUILDERS = { ...BASIC_BUILDERS, ...SHAPE_BUILDERS, ...CONV_BUILDERS };
 
 /** Options of {@link importOnnx}. */
 export interface ImportOnnxOptions {
