@@ -32,6 +32,7 @@ describe("the LeNet-5 Adam training step allocates nothing", () => {
     expect(r.gcKinds).toEqual([]);
     expect(r.gcEvents).toBe(0);
     expect(r.heapGrowth).toBeLessThan(64 * 1024);
-    expect(r.last).toBeLessThan(r.first);
+    // And it trained (on a fixed batch the loss falls; after the warm-up it is near 0, so from the start).
+    expect(r.last).toBeLessThan(r.initial);
   }, 300_000);
 });
