@@ -248,7 +248,7 @@ export class ThreadPool {
   private fail(): never {
     const c = this.control;
     const t = Atomics.load(c, FAULT) - 1;
-    const length = Math.min(Atomics.load(c, MESSAGE), MESSAGE_UNITS);
+    const length = Math.max(0, Math.min(Atomics.load(c, MESSAGE), MESSAGE_UNITS));
     let text = "";
     for (let i = 0; i < length; i++) {
       const word = Atomics.load(c, MESSAGE + 1 + (i >> 1));

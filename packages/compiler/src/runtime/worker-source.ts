@@ -27,7 +27,9 @@ const WORKER_MAIN = `function adjointWorker(d, onExit) {
   const t = d.thread;
   let stopping = false;
   const report = (e) => {
-    if (Atomics.compareExchange(I, ${FAULT}, 0, t + 1) === 0) {
+    // The first failure wins the message area (length word -1 while it writes), and only then raises the
+    // fault word: the main thread never reads a message that is not written yet.
+    if (Atomics.compareExchange(I, ${MESSAGE}, 0, -1) === 0) {
       const text = (e instanceof Error ? e.name + ": " + e.message : String(e)).slice(0, ${MESSAGE_UNITS});
       for (let i = 0; i < text.length; i += 2) {
         const low = text.charCodeAt(i);
@@ -35,6 +37,7 @@ const WORKER_MAIN = `function adjointWorker(d, onExit) {
         Atomics.store(I, ${MESSAGE + 1} + (i >> 1), low | (high << 16));
       }
       Atomics.store(I, ${MESSAGE}, text.length);
+      Atomics.store(I, ${FAULT}, t + 1);
     }
     Atomics.notify(I, ${DONE});
     Atomics.notify(I, ${READY});
