@@ -50,7 +50,7 @@ export function renderMarkdown(r: BenchReport): string {
   );
   out.push("");
   out.push(
-    "Every system runs single-threaded on the same seeded data and Glorot-uniform weights. The machine's cores are " +
+    "Every system runs single-threaded (those named -2t on two threads) on the same seeded data and Glorot-uniform weights. The machine's cores are " +
       "shared and noisy: compare ratios within this run, not absolute times across runs. Times are medians over " +
       "samples (tiny steps are batched several to a sample), ranges are min–max.",
   );
