@@ -75,13 +75,24 @@ export function renderFoldWindows(g: Group, ctx: RenderContext): Stmt[] {
                 ),
               ),
               constDecl("dst", bin("+", v("row"), bin("*", v("j"), num(dw)))),
-              forLoop("q", num(0), num(Wo), [
-                assign(
-                  load(bin("+", v("dst"), sw === 1 ? v("q") : bin("*", v("q"), num(sw)))),
-                  load(bin("+", v("src"), sq === 1 ? v("q") : bin("*", v("q"), num(sq)))),
-                  "+=",
-                ),
-              ]),
+              // A short window row (Wo <= 32) is unrolled: constant offsets, no loop overhead.
+              ...(Wo <= 32
+                ? Array.from({ length: Wo }, (_, q) =>
+                    assign(
+                      load(bin("+", v("dst"), num(q * sw))),
+                      load(bin("+", v("src"), num(q * sq))),
+                      "+=",
+                    ),
+                  )
+                : [
+                    forLoop("q", num(0), num(Wo), [
+                      assign(
+                        load(bin("+", v("dst"), sw === 1 ? v("q") : bin("*", v("q"), num(sw)))),
+                        load(bin("+", v("src"), sq === 1 ? v("q") : bin("*", v("q"), num(sq)))),
+                        "+=",
+                      ),
+                    ]),
+                  ]),
             ]),
           ],
         ),
