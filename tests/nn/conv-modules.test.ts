@@ -16,7 +16,7 @@ import {
   buildModel,
   Conv2d,
   crossEntropy,
-  fit,
+  fit as fitModel,
   Flatten,
   init,
   LayerNorm,
@@ -259,7 +259,7 @@ describe("buffers in checkpoints, safetensors and early stopping", () => {
     const val = { ...data, x: x.map((v) => v + 0.5) };
     const model = new Sequential(new Linear(2, 16), new BatchNorm1d(16), new ReLU(), new Linear(16, 2));
     const seen: number[][] = [];
-    const result = fit(model, data, {
+    const result = fitModel(model, data, {
       optimizer: optim.adam({ lr: 0.05 }),
       loss: "crossEntropy",
       epochs: 60,
