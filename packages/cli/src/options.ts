@@ -3,6 +3,7 @@
  * strings into checked, typed settings (parseTrainOptions(argv) and friends, unit-tested directly). Every
  * bad value is a UsageError naming the option, the value given and what is allowed, on one line.
  */
+import { CLASSIFIER_ACTIVATIONS, CLASSIFIER_KINDS, OPTIMIZER_NAMES } from "adjoint";
 import { Command, CommanderError, Option } from "commander";
 import { oneLine, UsageError } from "./errors";
 
@@ -14,7 +15,7 @@ export type DatasetName = (typeof DATASETS)[number];
  * pool 2, conv 6→16 5×5, ReLU, max pool 2, flatten, 400→120→84→10; --layers sets the hidden Linear sizes).
  * cnn-bn: the same with batch normalization after each conv and hidden Linear. The image models need MNIST.
  */
-export const MODELS = ["mlp", "cnn", "cnn-bn"] as const;
+export const MODELS = CLASSIFIER_KINDS;
 export type ModelName = (typeof MODELS)[number];
 
 /**
@@ -45,19 +46,10 @@ export const MODEL_RECIPES: Readonly<
   "cnn-bn": { lr: { adam: 0.003, adamw: 0.003 }, schedule: "exp:0.35", epochs: 6 },
 };
 
-export const ACTIVATIONS = ["relu", "tanh", "sigmoid"] as const;
+export const ACTIVATIONS = CLASSIFIER_ACTIVATIONS;
 export type Activation = (typeof ACTIVATIONS)[number];
 
-export const OPTIMIZERS = [
-  "sgd",
-  "momentum",
-  "nesterov",
-  "adagrad",
-  "rmsprop",
-  "rmsprop-nesterov",
-  "adam",
-  "adamw",
-] as const;
+export const OPTIMIZERS = OPTIMIZER_NAMES;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 /** The learning rate each optimizer gets when --lr is not given. */

@@ -9,6 +9,18 @@ export type { Schedule as LrSchedule } from "./optim/schedules";
 export type { Optimizer, OptimizerUpdate, LearningRate } from "./optim/optimizer";
 export * from "./modules";
 export {
+  buildClassifier,
+  CLASSIFIER_ACTIVATIONS,
+  CLASSIFIER_KINDS,
+  type ClassifierActivation,
+  type ClassifierKind,
+  type ClassifierSpec,
+  classifierSampleShape,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  optimizerByName,
+} from "./models/classifiers";
+export {
   binaryCrossEntropyWithLogits,
   crossEntropy,
   l2Penalty,

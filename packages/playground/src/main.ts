@@ -16,7 +16,7 @@ import {
 } from "./config";
 import { DrawingPad, paintPreview } from "./draw";
 import { drawChart, type Series } from "./plot";
-import { type BuiltInfo, type FromWorker, type ToWorker } from "./protocol";
+import type { BuiltInfo, FromWorker, ToWorker } from "./protocol";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
