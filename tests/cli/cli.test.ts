@@ -2,41 +2,16 @@
  * The `adjoint` command as a user runs it: a child process (node --import tsx main.ts ...), its exit code,
  * stdout and stderr. Training runs are short (iris, 3 epochs); full MNIST training is tested in tests/nn.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCheckpoint, saveCheckpoint } from "../../packages/nn/src/formats/fs";
+import { adjoint, type CliResult as Result } from "./run-cli";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(REPO, "packages/cli/src/main.ts");
 const tmp = mkdtempSync(join(tmpdir(), "adjoint-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function adjoint(args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ADJOINT_DEBUG: "", FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A failure as the CLI must report it: non-zero exit, one line on stderr naming the problem, no stack. */
 function expectOneLineError(r: Result, pattern: RegExp, code?: number): void {

@@ -3,34 +3,15 @@
  * composite ops marked), a short `adjoint train --model cnn-bn` whose checkpoint (BatchNorm's running
  * statistics included) `adjoint eval` reads back to the same test accuracy, and the option errors.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCheckpoint } from "../../packages/nn/src/formats/fs";
+import { adjoint } from "./run-cli";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(REPO, "packages/cli/src/main.ts");
 const tmp = mkdtempSync(join(tmpdir(), "adjoint-cnn-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function adjoint(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ADJOINT_DEBUG: "", FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe("adjoint dump --model cnn", () => {
   it("draws LeNet-5's training step: conv2d and max pools marked, window ops, fused groups", async () => {

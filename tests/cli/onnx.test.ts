@@ -3,11 +3,9 @@
  * run's test accuracy; `train --init-from` fine-tunes a PyTorch-exported model, and refuses one whose
  * shapes do not fit the dataset, in one line.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadSplits } from "../../packages/cli/src/data";
 import { evaluate, Graph } from "adjoint";
@@ -15,28 +13,11 @@ import { CHECKPOINT_KIND } from "../../packages/cli/src/meta";
 import { type ModelSpec, makeModel } from "../../packages/cli/src/model";
 import { saveCheckpoint } from "../../packages/nn/src/formats/fs";
 import { data, relativeError, runOrt } from "../onnx/ort";
+import { adjoint, REPO } from "./run-cli";
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(REPO, "packages/cli/src/main.ts");
 const FIXTURES = join(REPO, "tests/fixtures/onnx");
 const tmp = mkdtempSync(join(tmpdir(), "adjoint-cli-onnx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function adjoint(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ADJOINT_DEBUG: "", FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** The run's test accuracy as printed (4 decimals). */
 const testAccuracy = (stdout: string) => Number(/test accuracy: ([\d.]+)\s*$/.exec(stdout)![1]);
