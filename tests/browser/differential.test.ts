@@ -3,45 +3,24 @@
  * V8 as in Node, but feature detection (SIMD, relaxed SIMD) and the shared memory paths are the page's.
  * Each case must pass, and the wasm-on cases must really have run generated WebAssembly.
  */
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPages } from "./build-pages";
-import {
-  chromiumPath,
-  type LaunchedBrowser,
-  launchChromium,
-  type StaticServer,
-  serveStatic,
-  warnNoChromium,
-} from "./harness";
+import { describe, expect, it } from "vitest";
+import { chromiumPath, warnNoChromium } from "./harness";
+import { pagesInChromium } from "./page-suite";
 
 const haveChromium = chromiumPath() !== null;
 if (!haveChromium) warnNoChromium();
 
 describe.skipIf(!haveChromium)("differential tests in Chromium", () => {
-  let dir: string;
-  let server: StaticServer;
-  let chromium: LaunchedBrowser;
-
-  beforeAll(async () => {
-    dir = await buildPages(["differential"]);
-    server = await serveStatic(dir);
-    chromium = await launchChromium();
-  });
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = pagesInChromium(["differential"]);
 
   it("matmul, MLP gradients and MLP training steps match the interpreter, with wasm on and off", async () => {
-    const page = await chromium.context.newPage();
+    const page = await suite.chromium.context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => {
       if (m.type() === "error") errors.push(m.text());
     });
-    await page.goto(`${server.url}differential.html`);
+    await page.goto(`${suite.server.url}differential.html`);
     await page.waitForFunction(() => typeof window.adjointDifferential === "function");
     const result = await page.evaluate(() => window.adjointDifferential());
     console.log(

@@ -3,45 +3,24 @@
  * AveragePool, LayerNormalization) imports in the page to PyTorch's outputs, exports and imports back to
  * the same values, and a truncated file is refused with an importOnnx error.
  */
-import { rmSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fixtures } from "../onnx/fixtures";
 import { relativeError } from "../onnx/ort";
-import { buildPages } from "./build-pages";
-import {
-  chromiumPath,
-  type LaunchedBrowser,
-  launchChromium,
-  type StaticServer,
-  serveStatic,
-  warnNoChromium,
-} from "./harness";
+import { chromiumPath, warnNoChromium } from "./harness";
+import { pagesInChromium } from "./page-suite";
 
 const haveChromium = chromiumPath() !== null;
 if (!haveChromium) warnNoChromium();
 
 describe.skipIf(!haveChromium)("ONNX in Chromium", () => {
-  let dir: string;
-  let server: StaticServer;
-  let chromium: LaunchedBrowser;
-
-  beforeAll(async () => {
-    dir = await buildPages(["onnx"]);
-    server = await serveStatic(dir);
-    chromium = await launchChromium();
-  });
-  afterAll(async () => {
-    await chromium?.close();
-    await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = pagesInChromium(["onnx"]);
 
   it("imports PyTorch's CNN to its outputs, round-trips through exportOnnx, refuses a truncated file", async () => {
     const f = fixtures().find((x) => x.name === "cnn")!;
-    const page = await chromium.context.newPage();
+    const page = await suite.chromium.context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(`${server.url}onnx.html`);
+    await page.goto(`${suite.server.url}onnx.html`);
     await page.waitForFunction(() => typeof window.adjointOnnx === "function");
     const r = await page.evaluate(([bytes, input, batch]) => window.adjointOnnx(bytes, input, batch), [
       Array.from(f.bytes),
