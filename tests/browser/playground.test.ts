@@ -5,13 +5,13 @@
  * console error, and reports a bad learning rate and a diverging loss in one sentence. The screenshot goes
  * to test-results/browser/playground.png.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIGITS, drawDigit, drawDigitByTouch } from "./draw-fixture";
+import { DIST, ensureBuilt } from "./playground-build";
 import {
   chromiumPath,
   type LaunchedBrowser,
@@ -23,44 +23,10 @@ import {
 
 const HERE_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE_DIR, "../..");
-const DIST = join(ROOT, "packages/playground/dist");
 const OUT = join(ROOT, "test-results/browser");
 
 const haveChromium = chromiumPath() !== null;
 if (!haveChromium) warnNoChromium();
-
-/** The newest modification time of a file or of the files below a folder (0 when it does not exist). */
-function newestMtime(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  if (!statSync(dir).isDirectory()) return statSync(dir).mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * The page as built by `pnpm run build`; built here when a test run comes first, and rebuilt when a source
- * of the page or of the library is newer than the build (a stale page would test old code).
- */
-function ensureBuilt(): void {
-  const built = join(DIST, "index.html");
-  if (existsSync(built) && existsSync(join(DIST, "mnist-digits.bin"))) {
-    const sources = [
-      "playground/src",
-      "playground/index.html",
-      "core/src",
-      "compiler/src",
-      "nn/src",
-      "adjoint/src",
-    ];
-    const newest = Math.max(...sources.map((s) => newestMtime(join(ROOT, "packages", s))));
-    if (newest <= statSync(built).mtimeMs) return;
-  }
-  execFileSync("npx", ["-y", "pnpm@12.4.2", "run", "build:playground"], { cwd: ROOT, stdio: "inherit" });
-}
 
 describe.skipIf(!haveChromium)("the playground in Chromium", () => {
   let server: StaticServer;
@@ -85,6 +51,17 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     await server?.close();
   });
 
+  it("is not cross-origin isolated (a plain static server): one thread, and the page says why", async () => {
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    const message = page.getByTestId("threads-message");
+    expect(await message.isVisible()).toBe(true);
+    expect(await message.textContent()).toMatch(
+      /^One thread: .*cross-origin isolated.*SharedArrayBuffer.*\.$/,
+    );
+    expect(await page.getByTestId("threads-select").inputValue()).toBe("1");
+    expect(await page.getByTestId("threads-select").isDisabled()).toBe(true);
+  });
+
   it("trains the default model for one epoch to at least 0.90 validation accuracy", async () => {
     const start = page.getByTestId("start");
     await expect.poll(() => start.isEnabled(), { timeout: 60_000 }).toBe(true);
@@ -97,6 +74,8 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     const accuracy = Number(await page.getByTestId("val-accuracy").textContent());
     console.log(`playground: validation accuracy after epoch 1: ${accuracy}`);
     expect(accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(await page.locator("#engine").textContent()).toMatch(/ · one thread$/);
+    expect(await page.locator("#steps").getAttribute("data-worker-slices")).toBe("0");
   });
 
   it("predicts fixture digits drawn with the mouse, while training goes on", async () => {
@@ -208,3 +187,84 @@ describe.skipIf(!haveChromium)("the playground in a browser without WebAssembly"
     }
   });
 });
+
+describe.skipIf(!haveChromium)("the playground in Chromium, cross-origin isolated (COOP/COEP)", () => {
+  let server: StaticServer;
+  let chromium: LaunchedBrowser;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    server = await serveStatic(DIST, {
+      headers: {
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Embedder-Policy": "require-corp",
+      },
+    });
+    chromium = await launchChromium({ width: 1440, height: 1380 });
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+  });
+
+  it("offers the cores as threads, trains on 2 threads (nested workers really run slices) and predicts", async () => {
+    const page = await chromium.context.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(server.url);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = page.getByTestId("threads-select");
+    expect(await threads.inputValue()).toBe(String(Math.min(8, cores)));
+    expect(await page.getByTestId("threads-message").isVisible()).toBe(false);
+    const start = page.getByTestId("start");
+    await expect.poll(() => start.isEnabled(), { timeout: 60_000 }).toBe(true);
+    await threads.selectOption("2");
+    await page.locator("#epochs").fill("1");
+    await start.click();
+    const test = page.getByTestId("test-accuracy");
+    await expect.poll(() => test.textContent(), { timeout: 120_000 }).toMatch(/^0\.\d{4}$/);
+    const slices = Number(await page.locator("#steps").getAttribute("data-worker-slices"));
+    const twoThreads = await results(page);
+    console.log(
+      `playground, 2 threads: ${JSON.stringify(twoThreads)}; ${slices} slices run by the other thread`,
+    );
+    expect(Number(twoThreads.valAccuracy)).toBeGreaterThanOrEqual(0.88);
+    expect(await page.locator("#engine").textContent()).toMatch(/ · 2 threads$/);
+    expect(slices).toBeGreaterThan(0);
+    for (const digit of DIGITS.filter((d) => d.label === 3 || d.label === 7)) {
+      await page.locator("#clear").click();
+      await drawDigit(page, digit);
+      await expect
+        .poll(() => page.getByTestId("prediction").textContent(), { timeout: 10_000 })
+        .toBe(String(digit.label));
+    }
+    // The same run on one thread ends with the same numbers (the steps are bit-identical).
+    await threads.selectOption("1");
+    await start.click();
+    await expect
+      .poll(() => page.locator("#engine").textContent(), { timeout: 60_000 })
+      .toMatch(/ · one thread$/);
+    await expect.poll(() => test.textContent(), { timeout: 120_000 }).toMatch(/^0\.\d{4}$/);
+    expect(await results(page)).toEqual(twoThreads);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
+
+/**
+ * What a finished run shows: its validation and test numbers (four decimals; not the train loss, a mean over
+ * the last slice of steps, whose length depends on timing).
+ */
+async function results(page: Page): Promise<Record<string, string | null>> {
+  const text = (id: string) => page.getByTestId(id).textContent();
+  return {
+    valAccuracy: await text("val-accuracy"),
+    valLoss: await page.locator("#val-loss").textContent(),
+    testAccuracy: await text("test-accuracy"),
+  };
+}

@@ -47,7 +47,15 @@ export interface TrainConfig {
   batch: number;
   epochs: number;
   seed: number;
+  /**
+   * Threads of the training step (trainStep's `threads`): the page's worker and threads − 1 nested
+   * workers on one shared memory. Results are bit-identical to 1; more than 1 needs cross-origin isolation.
+   */
+  threads: number;
 }
+
+/** The most threads the page offers (more than the cores only costs: the workers would share them). */
+export const MAX_THREADS = 8;
 
 /** The CLI's defaults: the 784→128→10 ReLU MLP, Adam, lr 1e-3, batch 64, 10 epochs, seed 0. */
 export const DEFAULT_CONFIG: TrainConfig = {
@@ -61,6 +69,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   batch: 64,
   epochs: 10,
   seed: 0,
+  threads: 1,
 };
 
 /** Throws an Error whose message is one sentence a person can act on. */
@@ -90,7 +99,29 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   if (!Number.isInteger(c.epochs) || c.epochs < 1 || c.epochs > 100) {
     throw new Error(`The number of epochs must be a whole number from 1 to 100, got ${String(c.epochs)}.`);
   }
+  if (!Number.isInteger(c.threads) || c.threads < 1 || c.threads > MAX_THREADS) {
+    throw new Error(
+      `The number of threads must be a whole number from 1 to ${MAX_THREADS}, got ${String(c.threads)}.`,
+    );
+  }
   return c;
+}
+
+/**
+ * Threads the page can use here, and why not more: threads share the step's memory (a SharedArrayBuffer),
+ * which browsers give only to cross-origin isolated pages (served with COOP/COEP headers).
+ */
+export function availableThreads(scope: {
+  crossOriginIsolated?: boolean;
+  SharedArrayBuffer?: unknown;
+  navigator?: { hardwareConcurrency?: number };
+}): { cores: number; isolated: boolean; reason: string } {
+  const isolated = scope.crossOriginIsolated === true && typeof scope.SharedArrayBuffer === "function";
+  const cores = Math.max(1, Math.min(MAX_THREADS, Math.floor(scope.navigator?.hardwareConcurrency ?? 1)));
+  const reason = isolated
+    ? ""
+    : "One thread: this page is not cross-origin isolated, and threads share memory through SharedArrayBuffer, which needs it (serve the page with the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp).";
+  return { cores, isolated, reason };
 }
 
 /** Parses "256, 64" into [256, 64] (an empty text is a linear model); NaN entries fail checkConfig. */

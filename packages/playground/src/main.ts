@@ -3,6 +3,7 @@
  * source and the predictions. Everything heavy happens in the worker; this thread only paints.
  */
 import {
+  availableThreads,
   checkConfig,
   DEFAULT_CONFIG,
   DEFAULT_LAYERS,
@@ -16,7 +17,7 @@ import {
 } from "./config";
 import { DrawingPad, paintPreview } from "./draw";
 import { drawChart, type Series } from "./plot";
-import type { BuiltInfo, FromWorker, ToWorker } from "./protocol";
+import { type BuiltInfo, type FromWorker, sentence, type ToWorker } from "./protocol";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const input = (id: string) => $<HTMLInputElement>(id);
@@ -57,6 +58,21 @@ optimizerSelect.value = DEFAULT_CONFIG.optimizer;
 optimizerSelect.addEventListener("change", () => {
   input("lr").value = String(OPTIMIZERS[optimizerSelect.value as OptimizerName].lr);
 });
+// Threads: the cores by default where the page is cross-origin isolated; else one, and the message says why.
+const threadsHere = availableThreads(globalThis);
+const threadsSelect = select("threads");
+for (let n = 1; n <= (threadsHere.isolated ? Math.max(threadsHere.cores, 2) : 1); n++) {
+  threadsSelect.add(new Option(String(n), String(n)));
+}
+threadsSelect.value = String(threadsHere.isolated ? threadsHere.cores : 1);
+threadsSelect.disabled = !threadsHere.isolated;
+function showThreadsMessage(text: string): void {
+  const el = $("threads-message");
+  el.textContent = text;
+  el.hidden = text === "";
+}
+showThreadsMessage(threadsHere.reason);
+
 select("schedule").addEventListener("change", () => {
   $("tau-row").hidden = select("schedule").value === "const";
 });
@@ -77,6 +93,7 @@ function readConfig(): TrainConfig {
     batch: number("batch"),
     epochs: number("epochs"),
     seed: 0,
+    threads: Number(threadsSelect.value),
   });
 }
 
@@ -213,7 +230,10 @@ function showBuilt(info: BuiltInfo): void {
   $("engine").innerHTML = "";
   const b = document.createElement("b");
   b.textContent = info.engine;
-  $("engine").append("matmuls: ", b, " · step compiled to JavaScript");
+  const threads = info.threads === 1 ? "one thread" : `${info.threads} threads`;
+  $("engine").append("matmuls: ", b, ` · step compiled to JavaScript · ${threads}`);
+  // Fewer threads than chosen: the library's reason (no product large enough to split, no isolation).
+  showThreadsMessage(threadsHere.reason || (info.threadsNote ? sentence(info.threadsNote) : ""));
 }
 
 worker?.addEventListener("message", (event: MessageEvent<FromWorker>) => {
@@ -235,6 +255,8 @@ worker?.addEventListener("message", (event: MessageEvent<FromWorker>) => {
       $("train-loss").textContent = r.loss.toFixed(4);
       $("train-acc").textContent = r.acc.toFixed(4);
       $("steps").textContent = Math.round(m.stepsPerSec).toLocaleString("en");
+      // How many product slices the other threads computed (the tests read it: threads really ran).
+      $("steps").dataset.workerSlices = String(r.workerSlices);
       redrawCharts();
       return;
     }
@@ -408,7 +430,7 @@ $("graph-view").addEventListener("click", () => {
 // -------------------------------------------------------------------------------------------- boot
 
 send({ type: "init", dataUrl: new URL("mnist-digits.bin", document.baseURI).href });
-send({ type: "reset", config: DEFAULT_CONFIG });
+send({ type: "reset", config: { ...DEFAULT_CONFIG, threads: Number(threadsSelect.value) } });
 $("graph").innerHTML = worker
   ? '<p class="empty">Building the training step…</p>'
   : '<p class="empty">No training graph: this browser cannot run the training step.</p>';

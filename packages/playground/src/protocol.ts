@@ -21,6 +21,9 @@ export interface BuiltInfo {
   trainSamples: number;
   valSamples: number;
   batchesPerEpoch: number;
+  /** Threads the training step runs on, and why fewer than the config asked for ("" when not). */
+  threads: number;
+  threadsNote: string;
 }
 
 export type FromWorker =

@@ -42,6 +42,8 @@ export interface SliceReport {
   steps: number;
   seconds: number;
   epochDone: boolean;
+  /** Slices of the full-batch step's products run by the nested workers so far (0 with one thread). */
+  workerSlices: number;
 }
 
 export interface EpochReport {
@@ -112,7 +114,11 @@ export class Session {
       const x = g.input(rows === B ? "x" : "x_rest", [rows, ...sample]);
       const t = g.input(rows === B ? "t" : "t_rest", [rows]);
       const y = this.model.build(x);
-      const step = trainStep(crossEntropy(y, t), optimizer, { outputs: { y }, autoSchedule: false });
+      const step = trainStep(crossEntropy(y, t), optimizer, {
+        outputs: { y },
+        autoSchedule: false,
+        threads: config.threads,
+      });
       return {
         step,
         x: step.inputs[x.name!],
@@ -162,6 +168,16 @@ export class Session {
     const k = this.main.step.kernel;
     if (!(k instanceof CompiledKernel)) throw new Error("the training step is not compiled");
     return k.compiled;
+  }
+
+  /** Threads the full-batch step really runs on, and why fewer than asked ("" when not). */
+  get threads(): { used: number; note: string } {
+    return { used: this.kernel.threads, note: this.kernel.threadsNote };
+  }
+
+  /** Ends the steps' worker threads (a session with one thread holds none); the session cannot run after. */
+  async dispose(): Promise<void> {
+    await Promise.all([this.main.step.kernel.dispose(), this.rest?.step.kernel.dispose()]);
   }
 
   get batchesPerEpoch(): number {
@@ -216,6 +232,7 @@ export class Session {
       steps,
       seconds,
       epochDone: this.batchInEpoch === this.batchesPerEpoch,
+      workerSlices: this.kernel.pool?.workerSlices ?? 0,
     };
     return report;
   }

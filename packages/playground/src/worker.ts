@@ -27,7 +27,10 @@ let graphWanted = false;
 function fail(error: unknown, fatal = false): void {
   running = false;
   // A diverged run cannot be resumed (its weights are ruined): the next Start builds a new one.
-  if (error instanceof DivergedError) session = null;
+  if (error instanceof DivergedError) {
+    void session?.dispose();
+    session = null;
+  }
   const message = error instanceof Error ? error.message : String(error);
   post({ type: "error", message: sentence(message), fatal });
   post({ type: "state", state: session && !session.done ? "paused" : "idle" });
@@ -40,6 +43,10 @@ function data(): Promise<Splits> {
 
 async function build(config: TrainConfig): Promise<Session> {
   const d = await data();
+  // The previous run's worker threads end with it (a new run compiles new kernels).
+  const old = session;
+  session = null;
+  await old?.dispose();
   const s = new Session(d, config);
   session = s;
   graphRequest = { ...graphRequest, expanded: [] }; // a new graph: its boxes open afresh
@@ -57,6 +64,8 @@ async function build(config: TrainConfig): Promise<Session> {
       trainSamples: d.train.n,
       valSamples: d.val.n,
       batchesPerEpoch: s.batchesPerEpoch,
+      threads: s.threads.used,
+      threadsNote: s.threads.note,
     },
   });
   graphWanted = true;
@@ -127,7 +136,6 @@ async function handle(m: ToWorker): Promise<void> {
       return;
     case "reset":
       running = false;
-      session = null;
       await build(m.config);
       post({ type: "state", state: "idle" });
       await drawGraph(session!);
