@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { chromiumPath, warnNoChromium } from "./harness";
-import { pagesInChromium } from "./page-suite";
+import { openPage, pagesInChromium } from "./page-suite";
 
 const haveChromium = chromiumPath() !== null;
 if (!haveChromium) warnNoChromium();
@@ -14,14 +14,7 @@ describe.skipIf(!haveChromium)("differential tests in Chromium", () => {
   const suite = pagesInChromium(["differential"]);
 
   it("matmul, MLP gradients and MLP training steps match the interpreter, with wasm on and off", async () => {
-    const page = await suite.chromium.context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    await page.goto(`${suite.server.url}differential.html`);
-    await page.waitForFunction(() => typeof window.adjointDifferential === "function");
+    const { page, errors } = await openPage(suite, "differential.html", "adjointDifferential");
     const result = await page.evaluate(() => window.adjointDifferential());
     console.log(
       `chromium: ${result.engine}; ${result.cases.map((c) => `${c.name}: ${c.compared} values, worst ${c.worst.toFixed(3)} of the tolerance`).join("; ")}`,
