@@ -4,7 +4,7 @@
  * of the per-step times.
  */
 import { adjointSystem } from "../systems/adjoint";
-import { isSkip } from "../systems/types";
+import { isSkip, type System } from "../systems/types";
 import { buildWorkload, WORKLOAD_SPECS, type WorkloadId } from "../workloads";
 
 export interface StepTiming {
@@ -18,11 +18,16 @@ export interface StepTiming {
   firstLoss: number;
 }
 
-export async function timeWorkload(id: WorkloadId, budgetMs = 1500): Promise<StepTiming> {
+/** `system`: adjoint by default; the threads benchmark passes createAdjointSystem(threads). */
+export async function timeWorkload(
+  id: WorkloadId,
+  budgetMs = 1500,
+  system: System = adjointSystem,
+): Promise<StepTiming> {
   const spec = WORKLOAD_SPECS.find((s) => s.id === id);
   if (!spec) throw new Error(`no workload ${id}`);
-  const runner = await adjointSystem.setup(buildWorkload(spec));
-  if (isSkip(runner)) throw new Error(`adjoint skipped ${id}: ${runner.reason}`);
+  const runner = await system.setup(buildWorkload(spec));
+  if (isSkip(runner)) throw new Error(`${system.name} skipped ${id}: ${runner.reason}`);
   runner.step();
   const firstLoss = Number(await runner.loss());
   const warm = performance.now();
