@@ -284,6 +284,23 @@ describe("threads: lifetime and failures", () => {
     await kernel.dispose();
   });
 
+  it("the workers count their GC events: none in steps, some after a worker made garbage", async () => {
+    const { step, kernel } = mlpStep([64, 96, 10], 48, () => optim.sgd({ lr: 0.1 }), 3);
+    await started([{ kernel }]);
+    for (let s = 0; s < 20; s++) step.run();
+    const before = await kernel.pool!.workerGcEvents();
+    expect(before).not.toBeNull();
+    for (let s = 0; s < 200; s++) step.run();
+    expect(await kernel.pool!.workerGcEvents()).toBe(before);
+    kernel.pool!.injectGarbage(2);
+    step.run();
+    expect(await kernel.pool!.workerGcEvents()).toBeGreaterThan(before!);
+    // The steps go on after the reports (the workers serve again).
+    step.run();
+    expectForked(kernel);
+    await kernel.dispose();
+  });
+
   it("a worker that dies makes the next run() throw instead of waiting", async () => {
     const { step, kernel } = mlpStep([64, 96, 10], 48, () => optim.sgd({ lr: 0.1 }), 2);
     await kernel.whenReady();

@@ -39,6 +39,12 @@ export interface CompileOptions {
    * Where workers or SharedArrayBuffer are missing, the kernel runs on one thread (see kernel.threadsNote).
    */
   threads?: number;
+  /**
+   * With threads > 1, products (and elementwise loops, in elements) below this many multiply-adds stay on
+   * the main thread. Default THREAD_MIN_MACS, measured by benchmarks/src/split-threshold.ts; a benchmark
+   * sets it to 0 to time the splits it would otherwise refuse.
+   */
+  threadMinMacs?: number;
 }
 
 const kernelCache = new WeakMap<Graph, Map<string, Kernel>>();
@@ -82,6 +88,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.reuse ?? true,
     options.wasm ?? true,
     options.threads ?? 1,
+    options.threadMinMacs ?? null,
   ]);
   const cached = options.cache === false ? undefined : kernelCache.get(graph)?.get(key);
   if (cached) return cached;
@@ -107,7 +114,12 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
   if (threadsNote) warnOnce(threadsNote);
   const threads = typeof host === "string" ? 1 : requestedThreads;
   const generated = time("codegen", () =>
-    generateStep(schedule, plan, { checkFinite: options.checkFinite, renderers, threads }),
+    generateStep(schedule, plan, {
+      checkFinite: options.checkFinite,
+      renderers,
+      threads,
+      threadMinMacs: options.threadMinMacs,
+    }),
   );
   if (threads > 1 && !generated.parallel) {
     threadsNote = `threads: ${threads} requested, 1 used: no product is large enough to split`;

@@ -19,14 +19,16 @@ export const THREAD_MIN_MACS = 1 << 17;
 
 export interface ParallelBuild {
   threads: number;
+  /** Products below this many multiply-adds stay on one thread. */
+  minMacs: number;
   /** Per job, the statements of threads 1..threads−1 (index t − 1). */
   jobs: Stmt[][][];
   /** Per worker (thread t at index t − 1), the compiled wasm modules its slices call, by name. */
   modules: Array<Array<[string, object]>>;
 }
 
-export function parallelBuild(threads: number): ParallelBuild {
-  return { threads, jobs: [], modules: Array.from({ length: threads - 1 }, () => []) };
+export function parallelBuild(threads: number, minMacs = THREAD_MIN_MACS): ParallelBuild {
+  return { threads, minMacs, jobs: [], modules: Array.from({ length: threads - 1 }, () => []) };
 }
 
 /** Registers a job of `slices` (one per thread) and returns what the step runs: fork, slice 0, join. */

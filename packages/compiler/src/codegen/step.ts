@@ -30,6 +30,8 @@ export interface StepOptions {
   renderers?: Partial<Record<string, Renderer>>;
   /** Split the large products over this many threads (default 1: no parallel jobs). */
   threads?: number;
+  /** Products below this many multiply-adds stay on one thread (default THREAD_MIN_MACS). */
+  threadMinMacs?: number;
 }
 
 /**
@@ -50,7 +52,8 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     schedule: s,
     plan,
     externals: new Map(),
-    parallel: (options.threads ?? 1) > 1 ? parallelBuild(options.threads!) : undefined,
+    parallel:
+      (options.threads ?? 1) > 1 ? parallelBuild(options.threads!, options.threadMinMacs) : undefined,
   };
   const body: Stmt[] = [];
   s.groups.forEach((g, gi) => {

@@ -16,7 +16,7 @@ import type { RenderContext, Renderer } from "./context";
 import { renderElementwiseOver } from "./elementwise";
 import { contiguous, type DimSlice } from "./loops";
 import { matmulGeometry } from "./matmul-js";
-import { forkJoin, splitMatmul, THREAD_MIN_MACS } from "./parallel";
+import { forkJoin, splitMatmul } from "./parallel";
 
 /**
  * Products below this many multiply-adds stay in JS: a call into wasm costs little (~15 ns), but the
@@ -42,7 +42,7 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     const memory = p.graph.memory;
     const direct = g.nodes.length === 1 && g.outputs.length === 1;
     const macs = spec.m * spec.n * spec.k * (spec.batch?.count ?? 1);
-    const parallel = ctx.parallel !== undefined && macs >= THREAD_MIN_MACS;
+    const parallel = ctx.parallel !== undefined && macs >= ctx.parallel.minMacs;
     if (!parallel) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // Without an epilogue, the kernel writes the stored product itself; otherwise into a region of its own.
     spec.cOffset = direct ? ctx.plan.location.get(g.root!)! * 4 : memory.allocate(sizeOf(mm.shape));

@@ -9,7 +9,10 @@ export const READY = 3;
 export const STOP = 4;
 /** 1 + the index of the first worker that failed (0: none). */
 export const FAULT = 5;
-/** Test hook: 1 + the index of a worker that must throw inside its next job. */
+/**
+ * Test hooks: 1 + t, worker t throws inside its next job; −(1 + t), it makes garbage (tens of MB) in its
+ * next job, so that a test can see its GC events counted.
+ */
 export const INJECT = 6;
 /** Never written: the pool's warm-up waits on it once. */
 export const WARM = 7;
@@ -24,4 +27,11 @@ export const CLAIM = MESSAGE + 1 + MESSAGE_UNITS / 2;
 export const MAX_THREADS = 256;
 /** Slices run by the workers so far (the main thread runs the others). */
 export const WORKER_SLICES = CLAIM + MAX_THREADS;
-export const CONTROL_WORDS = WORKER_SLICES + 1;
+/**
+ * GC_EVENTS + t: the GC events worker t has observed since it started (written when it serves a REPORT
+ * job; -1 where the environment cannot observe them, e.g. a browser's Web Worker).
+ */
+export const GC_EVENTS = WORKER_SLICES + 1;
+export const CONTROL_WORDS = GC_EVENTS + MAX_THREADS;
+/** The job number (JOB) of a report: not a step's job; each worker writes its GC_EVENTS word. */
+export const REPORT_JOB = -1;

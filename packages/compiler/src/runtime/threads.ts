@@ -24,11 +24,13 @@ import {
   CONTROL_WORDS,
   DONE,
   FAULT,
+  GC_EVENTS,
   INJECT,
   JOB,
   MESSAGE,
   MESSAGE_UNITS,
   READY,
+  REPORT_JOB,
   SEQ,
   STOP,
   WARM,
@@ -73,6 +75,8 @@ export class ThreadPool {
   /** The job and sequence number of the last fork. */
   private job = 0;
   private seq = 0;
+  /** REPORT jobs sent (they move SEQ too, but are not a step's). */
+  private reports = 0;
   /**
    * Whether join() runs the slices no worker has claimed yet (default). Tests turn it off to make sure
    * the workers compute every slice but the main thread's.
@@ -160,7 +164,7 @@ export class ThreadPool {
 
   /** Jobs handed to the workers so far (not counting those run here while they were starting). */
   get forks(): number {
-    return Atomics.load(this.control, SEQ);
+    return Atomics.load(this.control, SEQ) - this.reports;
   }
 
   /** Slices the workers have run so far (the main thread ran the others). */
@@ -193,6 +197,40 @@ export class ThreadPool {
     Atomics.add(this.control, SEQ, 1);
     Atomics.notify(this.control, SEQ);
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /**
+   * The GC events the workers have had since they started, summed (null where a worker cannot observe
+   * them: a browser). Asks each worker through a REPORT job, outside any step: it returns to its event
+   * loop, where its GC observer's entries arrive, and writes its count. Not to be called during run().
+   */
+  async workerGcEvents(): Promise<number | null> {
+    await this.whenReady();
+    if (this.broken) throw this.broken;
+    const c = this.control;
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, JOB, REPORT_JOB);
+    this.reports++;
+    Atomics.add(c, SEQ, 1);
+    Atomics.notify(c, SEQ);
+    const deadline = Date.now() + this.timeoutMs;
+    while (Atomics.load(c, DONE) !== this.threads - 1) {
+      this.check("report its GC events");
+      if (Date.now() > deadline) this.timeOut("report their GC events");
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    let total = 0;
+    for (let t = 1; t < this.threads; t++) {
+      const n = Atomics.load(c, GC_EVENTS + t);
+      if (n < 0) return null;
+      total += n;
+    }
+    return total;
+  }
+
+  /** Test hook: worker t makes garbage (tens of MB) in its next job, so that it has GC events. */
+  injectGarbage(thread: number): void {
+    Atomics.store(this.control, INJECT, -(thread + 1));
   }
 
   /** Test hook: worker t throws inside its next job. */

@@ -9,11 +9,13 @@ import {
   CONTROL_WORDS,
   DONE,
   FAULT,
+  GC_EVENTS,
   INJECT,
   JOB,
   MESSAGE,
   MESSAGE_UNITS,
   READY,
+  REPORT_JOB,
   SEQ,
   STOP,
   WORKER_SLICES,
@@ -21,8 +23,8 @@ import {
 
 const SPINS = 4000;
 
-/** function adjointWorker(start, onExit): instantiates the kernels, then serves jobs until STOP. */
-const WORKER_MAIN = `function adjointWorker(d, onExit) {
+/** function adjointWorker(start, onExit, observeGc): instantiates the kernels, then serves jobs until STOP. */
+const WORKER_MAIN = `function adjointWorker(d, onExit, observeGc) {
   const I = new Int32Array(d.memory.buffer, d.controlOffset, ${CONTROL_WORDS});
   const t = d.thread;
   let stopping = false;
@@ -54,45 +56,77 @@ const WORKER_MAIN = `function adjointWorker(d, onExit) {
     return;
   }
   if (onExit) onExit(() => { if (!stopping) report("the worker exited"); });
+  // GC events are counted by an observer whose callbacks run only when this worker is back in its event
+  // loop, i.e. outside the steps: a REPORT job (pool.workerGcEvents()) returns there, writes the count
+  // in GC_EVENTS + t, and serves again.
+  const gcEvents = observeGc ? observeGc() : () => -1;
   let seen = Atomics.load(I, ${SEQ});
   Atomics.add(I, ${READY}, 1);
   Atomics.notify(I, ${READY});
-  for (;;) {
-    for (let spin = 0; spin < ${SPINS} && Atomics.load(I, ${SEQ}) === seen; spin++) {}
-    // A loop, not an if: a wait may return without a new job (it must never run one twice).
-    while (Atomics.load(I, ${SEQ}) === seen) Atomics.wait(I, ${SEQ}, seen);
-    seen = Atomics.load(I, ${SEQ});
-    if (Atomics.load(I, ${STOP}) !== 0) {
-      stopping = true;
-      return;
-    }
-    if (Atomics.load(I, ${INJECT}) === t + 1) {
-      Atomics.store(I, ${INJECT}, 0);
-      report(new Error("a fault injected by a test"));
-    }
-    // The main thread may have run this slice already (this worker woke late): then there is nothing to do.
-    if (Atomics.compareExchange(I, ${CLAIM} + t, seen - 1, seen) !== seen - 1) continue;
-    try {
-      jobs(Atomics.load(I, ${JOB}), t);
-    } catch (e) {
-      report(e);
-    }
-    Atomics.add(I, ${WORKER_SLICES}, 1);
+  let garbage = null;
+  const finished = () => {
     Atomics.add(I, ${DONE}, 1);
     Atomics.notify(I, ${DONE});
-  }
+  };
+  const serve = () => {
+    for (;;) {
+      for (let spin = 0; spin < ${SPINS} && Atomics.load(I, ${SEQ}) === seen; spin++) {}
+      // A loop, not an if: a wait may return without a new job (it must never run one twice).
+      while (Atomics.load(I, ${SEQ}) === seen) Atomics.wait(I, ${SEQ}, seen);
+      seen = Atomics.load(I, ${SEQ});
+      if (Atomics.load(I, ${STOP}) !== 0) {
+        stopping = true;
+        return;
+      }
+      const inject = Atomics.load(I, ${INJECT});
+      if (inject === t + 1) {
+        Atomics.store(I, ${INJECT}, 0);
+        report(new Error("a fault injected by a test"));
+      }
+      // The main thread may have run this slice already (this worker woke late): then there is nothing to do.
+      if (Atomics.compareExchange(I, ${CLAIM} + t, seen - 1, seen) !== seen - 1) continue;
+      const job = Atomics.load(I, ${JOB});
+      if (job === ${REPORT_JOB}) {
+        // Two turns of the event loop: the GC entries are queued as tasks, the observer's callback after them.
+        setTimeout(() => setTimeout(() => {
+          Atomics.store(I, ${GC_EVENTS} + t, gcEvents());
+          finished();
+          serve();
+        }, 1), 1);
+        return;
+      }
+      if (inject === -(t + 1)) {
+        Atomics.store(I, ${INJECT}, 0);
+        for (let i = 0; i < 2000; i++) garbage = new Array(4096).fill(i);
+      }
+      try {
+        jobs(job, t);
+      } catch (e) {
+        report(e);
+      }
+      Atomics.add(I, ${WORKER_SLICES}, 1);
+      finished();
+    }
+  };
+  serve();
 }`;
 
 /** For `new Worker(source, { eval: true, workerData })` in Node. */
 export const NODE_WORKER_SOURCE = `"use strict";
 const { workerData } = require("node:worker_threads");
-(${WORKER_MAIN})(workerData, (f) => process.on("exit", f));
+const { PerformanceObserver } = require("node:perf_hooks");
+const observeGc = () => {
+  let count = 0;
+  new PerformanceObserver((list) => { count += list.getEntries().length; }).observe({ entryTypes: ["gc"] });
+  return () => count;
+};
+(${WORKER_MAIN})(workerData, (f) => process.on("exit", f), observeGc);
 `;
 
 /** For a Web Worker: the start data arrives as the first message. */
 export const WEB_WORKER_SOURCE = `"use strict";
 self.onmessage = (event) => {
   self.onmessage = null;
-  (${WORKER_MAIN})(event.data, null);
+  (${WORKER_MAIN})(event.data, null, null);
 };
 `;
