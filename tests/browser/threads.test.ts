@@ -65,6 +65,21 @@ describe.skipIf(!haveChromium)("threads in Chromium, cross-origin isolated", () 
   }
 });
 
+describe.skipIf(!haveChromium)("threads in Chromium: a failing worker", () => {
+  const suite = pagesInChromium(["threads"], ISOLATION);
+
+  it("a Web Worker that throws, or is terminated, makes the next run() throw a clear error", async () => {
+    const { page, errors } = await openPage(suite, "threads.html", "adjointThreadFaults");
+    const r = await page.evaluate(() => window.adjointThreadFaults());
+    await page.close();
+    expect(r.threw).toMatch(/^threads: worker 1 of 1 failed: Error: a fault injected by a test; /);
+    expect(r.terminated).toMatch(
+      /^threads: worker 1 of 1 exited \(terminated\) before it could take a job; /,
+    );
+    expect(errors).toEqual([]);
+  });
+});
+
 describe.skipIf(!haveChromium)("threads in Chromium, not cross-origin isolated", () => {
   const suite = pagesInChromium(["threads"]);
 

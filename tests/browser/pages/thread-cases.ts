@@ -55,7 +55,7 @@ const models: Record<string, { build: () => Module; sample: number[]; batch: num
 
 const bitsOf = (a: Float32Array) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 
-async function train(name: string, threads: number): Promise<ThreadRun> {
+function buildStep(name: string, threads: number) {
   const spec = models[name];
   const g = new Graph({ seed: 11 });
   const model = spec.build();
@@ -66,6 +66,11 @@ async function train(name: string, threads: number): Promise<ThreadRun> {
   const kernel = (step.kernel as CompiledKernel).compiled;
   for (let i = 0; i < step.inputs.x.length; i++) step.inputs.x[i] = ((i * 7919) % 251) / 251 - 0.4;
   for (let i = 0; i < spec.batch; i++) step.inputs.t[i] = (i * 7) % 10;
+  return { step, kernel, model };
+}
+
+async function train(name: string, threads: number): Promise<ThreadRun> {
+  const { step, kernel, model } = buildStep(name, threads);
   // Every slice of the other thread is then computed by a worker, not taken back by this thread.
   await kernel.whenReady();
   if (kernel.pool) kernel.pool.steal = false;
@@ -101,4 +106,32 @@ export function canBlockHere(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What run() throws after a worker failed: one that throws inside a job (the pool's fault hook), and one
+ * that is terminated from outside while its kernel lives.
+ */
+export async function faultCases(): Promise<{ threw: string; terminated: string }> {
+  const name = Object.keys(models)[0];
+  const message = async (hurt: (pool: NonNullable<CompiledKernel["compiled"]["pool"]>) => Promise<void>) => {
+    const { step, kernel } = buildStep(name, 2);
+    await kernel.whenReady();
+    // No stealing: the hurt worker's slice is not taken back by this thread, so its failure must surface.
+    kernel.pool!.steal = false;
+    step.run();
+    await hurt(kernel.pool!);
+    let text = "(no error)";
+    try {
+      step.run();
+    } catch (e) {
+      text = e instanceof Error ? e.message : String(e);
+    }
+    await kernel.dispose();
+    return text;
+  };
+  return {
+    threw: await message(async (pool) => pool.injectFault(1)),
+    terminated: await message((pool) => pool.killWorker(1)),
+  };
 }

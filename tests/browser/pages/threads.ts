@@ -2,15 +2,18 @@
  * The page of tests/browser/threads.test.ts: `adjointThreads("worker")` runs the thread cases in a
  * dedicated worker, `adjointThreads("main")` on this page's main thread.
  */
-import { canBlockHere, type ThreadCase, threadCases } from "./thread-cases";
+import { canBlockHere, faultCases, type ThreadCase, threadCases } from "./thread-cases";
 
 declare global {
   interface Window {
     adjointThreads: (
       where: "worker" | "main",
     ) => Promise<{ cases: ThreadCase[]; isolated: boolean; canBlock: boolean }>;
+    adjointThreadFaults: typeof faultCases;
   }
 }
+
+window.adjointThreadFaults = faultCases;
 
 window.adjointThreads = async (where) => {
   if (where === "main")

@@ -76,6 +76,9 @@ function webHost(): WorkerHost {
         terminate: async () => {
           worker.terminate();
           g.URL!.revokeObjectURL(url);
+          // A Web Worker ended from outside fires no event (Node's fire "exit"): say it here, so that a
+          // worker terminated while its kernel lives makes the next run() throw, as in Node.
+          onExit("exited (terminated)");
         },
       };
     },
