@@ -3,15 +3,17 @@
  * default model (784→128→10, Adam, lr 1e-3, batch 64) in its worker, reaches ≥ 0.90 validation accuracy
  * after one epoch, predicts fixture digits drawn with the mouse, fills the graph and kernel panes, logs no
  * console error, and reports a bad learning rate and a diverging loss in one sentence. The screenshot goes
- * to test-results/browser/playground.png.
+ * to test-results/browser/playground.png. That server sends no COOP/COEP headers: the page trains on one
+ * thread and says why. Served by `vite preview` (whose config sends them), it is cross-origin isolated and
+ * trains on 2 threads (nested Web Workers) to the one-thread run's numbers.
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
+import { type PreviewServer, preview } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIGITS, drawDigit, drawDigitByTouch } from "./draw-fixture";
-import { DIST, ensureBuilt } from "./playground-build";
 import {
   chromiumPath,
   type LaunchedBrowser,
@@ -20,6 +22,7 @@ import {
   serveStatic,
   warnNoChromium,
 } from "./harness";
+import { DIST, ensureBuilt } from "./playground-build";
 
 const HERE_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE_DIR, "../..");
@@ -188,18 +191,20 @@ describe.skipIf(!haveChromium)("the playground in a browser without WebAssembly"
   });
 });
 
-describe.skipIf(!haveChromium)("the playground in Chromium, cross-origin isolated (COOP/COEP)", () => {
-  let server: StaticServer;
+describe.skipIf(!haveChromium)("the playground in Chromium, served by vite preview (COOP/COEP)", () => {
+  let server: PreviewServer;
+  let url: string;
   let chromium: LaunchedBrowser;
 
   beforeAll(async () => {
     ensureBuilt();
-    server = await serveStatic(DIST, {
-      headers: {
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cross-Origin-Embedder-Policy": "require-corp",
-      },
+    // The page's own vite.config.ts sends the cross-origin isolation headers (as `pnpm playground` does).
+    server = await preview({
+      root: join(ROOT, "packages/playground"),
+      logLevel: "warn",
+      preview: { port: 0, open: false },
     });
+    url = server.resolvedUrls?.local[0] ?? "";
     chromium = await launchChromium({ width: 1440, height: 1380 });
   });
 
@@ -215,7 +220,7 @@ describe.skipIf(!haveChromium)("the playground in Chromium, cross-origin isolate
       if (m.type() === "error") problems.push(`console error: ${m.text()}`);
     });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(server.url);
+    await page.goto(url);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     const threads = page.getByTestId("threads-select");
