@@ -47,7 +47,11 @@ async function main() {
     ["Aᵀ·B", true, false],
     ["A·Bᵀ", false, true],
   ];
-  console.log(`${cpus()[0]?.model} ×${cpus().length}; load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(
+    `${cpus()[0]?.model} ×${cpus().length}; load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   for (const [name, transA, transB] of orientations) {
     const cases: Case[] = [];
     for (const [m, k, n] of shapes) {
@@ -58,7 +62,9 @@ async function main() {
       await kernels[1].whenReady();
       cases.push({ label: `${m}×${k}×${n}`, macs: m * k * n, kernels });
     }
-    console.log(`\n${name}: m×k×n, MACs, µs at 1 thread, µs at 2, ratio median [min–max] over ${rounds} rounds`);
+    console.log(
+      `\n${name}: m×k×n, MACs, µs at 1 thread, µs at 2, ratio median [min–max] over ${rounds} rounds`,
+    );
     for (const c of cases) {
       const runs = Math.max(4, Math.round(4e6 / c.macs) * 8);
       for (const k of c.kernels) timeRuns(k, runs); // warm up
@@ -81,7 +87,11 @@ async function main() {
       for (const k of c.kernels) await k.dispose();
     }
   }
-  console.log(`\nload after: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(
+    `\nload after: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
 }
 
 main().then(

@@ -45,6 +45,11 @@ export interface CompileOptions {
    * sets it to 0 to time the splits it would otherwise refuse.
    */
   threadMinMacs?: number;
+  /**
+   * With threads > 1, the slices each parallel job is cut into per thread (default SLICES_PER_THREAD):
+   * threads claim slices as they come free. A benchmark varies it.
+   */
+  slicesPerThread?: number;
 }
 
 const kernelCache = new WeakMap<Graph, Map<string, Kernel>>();
@@ -89,6 +94,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.wasm ?? true,
     options.threads ?? 1,
     options.threadMinMacs ?? null,
+    options.slicesPerThread ?? null,
   ]);
   const cached = options.cache === false ? undefined : kernelCache.get(graph)?.get(key);
   if (cached) return cached;
@@ -119,6 +125,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
       renderers,
       threads,
       threadMinMacs: options.threadMinMacs,
+      slicesPerThread: options.slicesPerThread,
     }),
   );
   if (threads > 1 && !generated.parallel) {
@@ -134,7 +141,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
           // Printed from an ESTree by codegen, like the step (see below).
           const jobs = new Function("F", "wasm", jobsSource)(heap, wasmExports) as (
             j: number,
-            t: number,
+            s: number,
           ) => void;
           return new ThreadPool({
             memory: graph.memory.memory,
@@ -142,6 +149,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
             threads: build.threads,
             jobsSource,
             modules: build.modules,
+            jobSlices: build.jobs.map((slices) => slices.length),
             runLocal: jobs,
             host,
           });

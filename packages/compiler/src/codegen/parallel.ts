@@ -1,8 +1,10 @@
 /**
  * Parallel jobs of the step: a group split into slices that the threads compute at the same time. The
- * step runs `par.fork(j)`, then slice 0 itself, then `par.join()`; worker t runs slice t of job j through
- * the generated `function jobs(j, t)`. Slices are cut along the output's rows or columns only, never
- * through a sum, so each value is computed exactly as with one thread.
+ * step runs `par.fork(j); par.join()`; each thread (the main one too) claims slices of job j and runs
+ * slice s through the generated `function jobs(j, s)`. A job has slicesPerThread slices per thread, so
+ * that a thread that is late (descheduled on a busy machine) holds up a small part only. Slices are cut
+ * along the output's rows or columns only, never through a sum, so each value is computed exactly as with
+ * one thread, whichever thread computes it.
  */
 import { bin, id, member, num } from "@adjoint/core";
 import { ldA, ldB, ldC, type MatmulSpec, planMatmul } from "../wasm/matmul-plan";
@@ -21,46 +23,69 @@ export interface ParallelBuild {
   threads: number;
   /** Products below this many multiply-adds stay on one thread. */
   minMacs: number;
-  /** Per job, the statements of threads 1..threads−1 (index t − 1). */
+  /** Slices a job is cut into: slicesPerThread × threads (where the product has enough tiles). */
+  slices: number;
+  /** Per job, the statements of each slice. */
   jobs: Stmt[][][];
-  /** Per worker (thread t at index t − 1), the compiled wasm modules its slices call, by name. */
+  /**
+   * Per worker (thread t at index t − 1), the compiled wasm modules its slices call, by name: every
+   * worker holds every slice's module, since any thread may claim any slice.
+   */
   modules: Array<Array<[string, object]>>;
 }
 
-export function parallelBuild(threads: number, minMacs = THREAD_MIN_MACS): ParallelBuild {
-  return { threads, minMacs, jobs: [], modules: Array.from({ length: threads - 1 }, () => []) };
+/**
+ * Slices per thread in a job. With 1 (one slice per thread), a worker descheduled by another process on
+ * the shared 2-core machine kept the main thread waiting for half the product: interleaved runs of
+ * benchmarks/src/thread-speedup.ts at load ~3 gave W3 0.89× and W4 0.97× on 2 threads; with 2 (threads
+ * claim slices as they come free), 1.23× and 1.53× at the same load, a few minutes later.
+ */
+export const SLICES_PER_THREAD = 2;
+
+export function parallelBuild(
+  threads: number,
+  minMacs = THREAD_MIN_MACS,
+  slicesPerThread = SLICES_PER_THREAD,
+): ParallelBuild {
+  return {
+    threads,
+    minMacs,
+    slices: threads * slicesPerThread,
+    jobs: [],
+    modules: Array.from({ length: threads - 1 }, () => []),
+  };
 }
 
-/** Registers a job of `slices` (one per thread) and returns what the step runs: fork, slice 0, join. */
+/** Registers a job of `slices` and returns what the step runs: fork, then join (which runs slices too). */
 export function forkJoin(build: ParallelBuild, slices: Stmt[][]): Stmt[] {
   const job = build.jobs.length;
-  build.jobs.push(slices.slice(1).map((s) => [block(s)]));
+  build.jobs.push(slices.map((s) => [block(s)]));
   const fork = note(
     exprStmt(call(member(id("par"), "fork"), [num(job)])),
-    `parallel job ${job}: slices 1..${slices.length - 1} run on the workers, slice 0 here`,
+    `parallel job ${job}: ${slices.length} slices, claimed by the main thread and the workers`,
   );
-  return [fork, ...slices[0], exprStmt(call(member(id("par"), "join")))];
+  return [fork, exprStmt(call(member(id("par"), "join")))];
 }
 
-/** The workers' program: `return function jobs(j, t) { ... }` over the same F and wasm names as the step. */
+/** The threads' program: `return function jobs(j, s) { ... }` over the same F and wasm names as the step. */
 export function jobsProgram(build: ParallelBuild): Stmt {
   const cases: Stmt[] = build.jobs.map((slices, j) =>
     ifStmt(bin("===", id("j"), num(j)), [
-      ...slices.map((body, i) => ifStmt(bin("===", id("t"), num(i + 1)), [...body, ret(num(0))])),
+      ...slices.map((body, i) => ifStmt(bin("===", id("s"), num(i)), [...body, ret(num(0))])),
       ret(num(0)),
     ]),
   );
   const fn = {
     type: "FunctionExpression",
     id: id("jobs"),
-    params: [id("j"), id("t")],
+    params: [id("j"), id("s")],
     body: { type: "BlockStatement", body: [...cases, ret(num(0))] },
     generator: false,
     async: false,
   };
   return note(
     { type: "Program", sourceType: "script", body: [{ type: "ReturnStatement", argument: fn }] } as Stmt,
-    `adjoint worker jobs: ${build.jobs.length} parallel jobs over ${build.threads} threads; F is the graph's memory`,
+    `adjoint parallel jobs: ${build.jobs.length} jobs of up to ${build.slices} slices over ${build.threads} threads; F is the graph's memory`,
   );
 }
 

@@ -32,6 +32,8 @@ export interface StepOptions {
   threads?: number;
   /** Products below this many multiply-adds stay on one thread (default THREAD_MIN_MACS). */
   threadMinMacs?: number;
+  /** Slices per thread of each parallel job (default SLICES_PER_THREAD). */
+  slicesPerThread?: number;
 }
 
 /**
@@ -53,7 +55,9 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     plan,
     externals: new Map(),
     parallel:
-      (options.threads ?? 1) > 1 ? parallelBuild(options.threads!, options.threadMinMacs) : undefined,
+      (options.threads ?? 1) > 1
+        ? parallelBuild(options.threads!, options.threadMinMacs, options.slicesPerThread)
+        : undefined,
   };
   const body: Stmt[] = [];
   s.groups.forEach((g, gi) => {

@@ -46,16 +46,16 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     if (!parallel) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // Without an epilogue, the kernel writes the stored product itself; otherwise into a region of its own.
     spec.cOffset = direct ? ctx.plan.location.get(g.root!)! * 4 : memory.allocate(sizeOf(mm.shape));
-    const parts = parallel ? splitMatmul(spec, ctx.parallel!.threads, mm.shape.length) : null;
+    const parts = parallel ? splitMatmul(spec, ctx.parallel!.slices, mm.shape.length) : null;
     if (parallel && !parts) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
-    // One kernel per thread, each with a pack scratch of its own; the main thread holds them all (it runs
-    // the workers' slices itself while they are starting in a host that cannot wait for them).
-    const slices = (parts ?? [{ spec, slice: undefined }]).map((part, t) => {
-      const sliceName = parts ? `${name}_${t}` : name;
+    // One kernel per slice, each with a pack scratch of its own (two threads may run two slices at once);
+    // every thread holds them all, since any thread may claim any slice.
+    const slices = (parts ?? [{ spec, slice: undefined }]).map((part, s) => {
+      const sliceName = parts ? `${name}_${s}` : name;
       if (parts) part.spec.packOffset = memory.allocate(Math.ceil(packBytes(part.spec) / 4));
       const module = compileMatmul(part.spec);
       ctx.externals.set(sliceName, instantiateCompiled(module, memory.memory));
-      if (t > 0) ctx.parallel!.modules[t - 1].push([sliceName, module]);
+      if (parts) for (const modules of ctx.parallel!.modules) modules.push([sliceName, module]);
       const sliceSpec = part.spec;
       kernels.push({ name: sliceName, spec: sliceSpec, listing: () => listMatmul(sliceSpec) });
       const stmts: Stmt[] = [exprStmt(call(member(id("wasm"), sliceName)))];

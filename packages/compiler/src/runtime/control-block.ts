@@ -20,13 +20,15 @@ export const WARM = 7;
 export const MESSAGE = 8;
 export const MESSAGE_UNITS = 512;
 /**
- * CLAIM + t: the last job sequence number (SEQ) whose slice t was claimed, by worker t or by the main
- * thread; whoever moves it from SEQ − 1 to SEQ first runs the slice.
+ * The slices of the current job not yet claimed: (SEQ & 0xffff) << 16 | count. Whoever moves it from
+ * count to count − 1 (compareExchange, tag unchanged) runs slice count − 1. A job has more slices than
+ * threads, claimed as the threads come free, so a worker that is descheduled on a busy machine holds up
+ * one small slice, not a thread's whole share. The tag makes a claim for an old job fail.
  */
-export const CLAIM = MESSAGE + 1 + MESSAGE_UNITS / 2;
+export const NEXT = MESSAGE + 1 + MESSAGE_UNITS / 2;
 export const MAX_THREADS = 256;
 /** Slices run by the workers so far (the main thread runs the others). */
-export const WORKER_SLICES = CLAIM + MAX_THREADS;
+export const WORKER_SLICES = NEXT + 1;
 /**
  * GC_EVENTS + t: the GC events worker t has observed since it started (written when it serves a REPORT
  * job; -1 where the environment cannot observe them, e.g. a browser's Web Worker).

@@ -3,11 +3,15 @@
  * graph's own shared memory. Everything the step needs to hand work over lives in a few Int32 words of
  * that memory (the control block below), so a step posts no message and allocates nothing:
  *
- *   main thread (par.fork(j))              worker t (waits on SEQ)
- *     DONE = 0, JOB = j, SEQ += 1, notify    wakes, claims slice t, runs jobs(j, t) (its slice of the
- *     runs its own share (slice 0)           wasm matmul and of the epilogue loop), DONE += 1, notify
- *   par.join(): runs every slice no worker has claimed yet (a worker that is asleep or descheduled on a
- *   busy machine), then waits until DONE = N − 1
+ *   main thread (par.fork(j))                 worker t (waits on SEQ)
+ *     JOB = j, DONE = 0, NEXT = tag | S,        wakes; while NEXT has slices: claims one (s), runs
+ *     SEQ += 1, notify                          jobs(j, s) (a slice of the wasm matmul and of its
+ *   par.join(): claims and runs slices too,     epilogue loop), DONE += 1, notify
+ *     then waits until DONE = S
+ *
+ * A job has S slices, more than threads (slicesPerThread each), claimed as threads come free: a worker
+ * that is asleep or descheduled on a busy machine delays at most the slice it holds, and the main thread
+ * runs the rest.
  *
  * Slices are cut along output rows or columns, never through a reduction, so every value is computed by
  * the same instructions in the same order as with one thread: results are bit-identical.
@@ -29,12 +33,12 @@ import {
   JOB,
   MESSAGE,
   MESSAGE_UNITS,
+  NEXT,
   READY,
   REPORT_JOB,
   SEQ,
   STOP,
   WARM,
-  CLAIM,
   WORKER_SLICES,
 } from "./control-block";
 import type { WorkerHandle, WorkerHost, WorkerStart } from "./worker-host";
@@ -55,8 +59,10 @@ export interface ThreadPoolOptions {
   jobsSource: string;
   /** Per worker (thread 1..N−1), the compiled wasm modules of its slices, by export name. */
   modules: Array<Array<[string, object]>>;
-  /** Runs thread t's share of job j here, on the main thread (used until the workers are ready). */
-  runLocal: (job: number, thread: number) => void;
+  /** The number of slices of each job. */
+  jobSlices: number[];
+  /** Runs slice s of job j here, on the main thread. */
+  runLocal: (job: number, slice: number) => void;
   host: WorkerHost;
   /** Give up on a job (or on the workers' start) after this long without completion (ms). */
   timeoutMs?: number;
@@ -67,7 +73,10 @@ export class ThreadPool {
   private readonly control: Int32Array;
   private readonly workers: WorkerHandle[] = [];
   private readonly exited: Array<string | undefined>;
-  private readonly runLocal: (job: number, thread: number) => void;
+  private readonly runLocal: (job: number, slice: number) => void;
+  private readonly jobSlices: number[];
+  /** Slices of the jobs handed to the workers so far. */
+  private slicesForked = 0;
   private readonly canBlock: boolean;
   private readonly timeoutMs: number;
   private started = false;
@@ -92,6 +101,7 @@ export class ThreadPool {
     this.control = new Int32Array(options.memory.buffer, options.controlOffset, CONTROL_WORDS);
     this.control.fill(0);
     this.runLocal = options.runLocal;
+    this.jobSlices = options.jobSlices;
     this.canBlock = options.host.canBlock;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     // Starting a worker takes tens of milliseconds; if one never starts, whenReady() says why.
@@ -134,32 +144,51 @@ export class ThreadPool {
     }
     if (this.workerExited) this.check("take a job");
     const c = this.control;
-    Atomics.store(c, DONE, 0);
-    Atomics.store(c, JOB, job);
+    const slices = this.jobSlices[job];
     this.job = job;
-    this.seq = Atomics.add(c, SEQ, 1) + 1;
+    this.seq = Atomics.load(c, SEQ) + 1;
+    this.slicesForked += slices;
+    Atomics.store(c, JOB, job);
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, NEXT, ((this.seq & 0xffff) << 16) | slices);
+    Atomics.store(c, SEQ, this.seq);
     Atomics.notify(c, SEQ);
   }
 
   /** Returns when every slice of the job fork() started is done. */
   join(): void {
-    if (this.forkedLocally >= 0) {
-      const job = this.forkedLocally;
+    const local = this.forkedLocally;
+    if (local >= 0) {
       this.forkedLocally = -1;
-      for (let t = 1; t < this.threads; t++) this.runLocal(job, t);
+      for (let s = 0; s < this.jobSlices[local]; s++) this.runLocal(local, s);
       return;
     }
     const c = this.control;
-    const seq = this.seq;
-    for (let t = 1; t < this.threads && this.steal; t++) {
-      if (Atomics.compareExchange(c, CLAIM + t, seq - 1, seq) === seq - 1) {
-        this.runLocal(this.job, t);
+    if (this.steal) {
+      for (let s = this.claim(); s >= 0; s = this.claim()) {
+        this.runLocal(this.job, s);
         Atomics.add(c, DONE, 1);
       }
     }
     const what = "finish its share of a step";
-    if (!this.waitFor(DONE, this.threads - 1, what, this.timeoutMs)) this.timeOut(what);
+    if (!this.waitFor(DONE, this.jobSlices[this.job], what, this.timeoutMs)) this.timeOut(what);
     if (Atomics.load(c, FAULT) !== 0) this.fail();
+  }
+
+  /** Claims a slice of the current job (see NEXT): its index, or −1 when none is left. */
+  private claim(): number {
+    const c = this.control;
+    const tag = this.seq & 0xffff;
+    for (;;) {
+      const w = Atomics.load(c, NEXT);
+      if (w >>> 16 !== tag || (w & 0xffff) === 0) return -1;
+      if (Atomics.compareExchange(c, NEXT, w, w - 1) === w) return (w & 0xffff) - 1;
+    }
+  }
+
+  /** Slices of the jobs handed to the workers so far (run by them or by the main thread). */
+  get forkedSlices(): number {
+    return this.slicesForked;
   }
 
   /** Jobs handed to the workers so far (not counting those run here while they were starting). */
@@ -208,10 +237,13 @@ export class ThreadPool {
     await this.whenReady();
     if (this.broken) throw this.broken;
     const c = this.control;
-    Atomics.store(c, DONE, 0);
+    const seq = Atomics.load(c, SEQ) + 1;
     Atomics.store(c, JOB, REPORT_JOB);
+    Atomics.store(c, DONE, 0);
+    // One slice per worker: each claims one and leaves to report (see worker-source.ts).
+    Atomics.store(c, NEXT, ((seq & 0xffff) << 16) | (this.threads - 1));
     this.reports++;
-    Atomics.add(c, SEQ, 1);
+    Atomics.store(c, SEQ, seq);
     Atomics.notify(c, SEQ);
     const deadline = Date.now() + this.timeoutMs;
     while (Atomics.load(c, DONE) !== this.threads - 1) {

@@ -5,7 +5,6 @@
  * codegen from an ESTree, like the step itself.
  */
 import {
-  CLAIM,
   CONTROL_WORDS,
   DONE,
   FAULT,
@@ -14,6 +13,7 @@ import {
   JOB,
   MESSAGE,
   MESSAGE_UNITS,
+  NEXT,
   READY,
   REPORT_JOB,
   SEQ,
@@ -83,29 +83,36 @@ const WORKER_MAIN = `function adjointWorker(d, onExit, observeGc) {
         Atomics.store(I, ${INJECT}, 0);
         report(new Error("a fault injected by a test"));
       }
-      // The main thread may have run this slice already (this worker woke late): then there is nothing to do.
-      if (Atomics.compareExchange(I, ${CLAIM} + t, seen - 1, seen) !== seen - 1) continue;
-      const job = Atomics.load(I, ${JOB});
-      if (job === ${REPORT_JOB}) {
-        // Two turns of the event loop: the GC entries are queued as tasks, the observer's callback after them.
-        setTimeout(() => setTimeout(() => {
-          Atomics.store(I, ${GC_EVENTS} + t, gcEvents());
-          finished();
-          serve();
-        }, 1), 1);
-        return;
-      }
       if (inject === -(t + 1)) {
         Atomics.store(I, ${INJECT}, 0);
         for (let i = 0; i < 2000; i++) garbage = new Array(4096).fill(i);
       }
-      try {
-        jobs(job, t);
-      } catch (e) {
-        report(e);
+      // Claim slices of this job until none is left (the main thread claims them too).
+      const tag = seen & 0xffff;
+      for (;;) {
+        const w = Atomics.load(I, ${NEXT});
+        if (w >>> 16 !== tag || (w & 0xffff) === 0) break;
+        if (Atomics.compareExchange(I, ${NEXT}, w, w - 1) !== w) continue;
+        // Read after the claim: the job cannot change while one of its slices is unfinished.
+        const job = Atomics.load(I, ${JOB});
+        if (job === ${REPORT_JOB}) {
+          // Two turns of the event loop: the GC entries are queued as tasks, the observer's callback after
+          // them. One claim per worker: it serves again only after this.
+          setTimeout(() => setTimeout(() => {
+            Atomics.store(I, ${GC_EVENTS} + t, gcEvents());
+            finished();
+            serve();
+          }, 1), 1);
+          return;
+        }
+        try {
+          jobs(job, (w & 0xffff) - 1);
+        } catch (e) {
+          report(e);
+        }
+        Atomics.add(I, ${WORKER_SLICES}, 1);
+        finished();
       }
-      Atomics.add(I, ${WORKER_SLICES}, 1);
-      finished();
     }
   };
   serve();
