@@ -34,7 +34,10 @@ const PAGE = 65536;
 const FLOAT32_UNIT_ROUNDOFF = 2 ** -24;
 
 /** Runs the generated kernel on seeded data and compares with a float64 reference, element by element. */
-function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; worst: number } {
+function runCase(
+  c: Case,
+  seed = 1,
+): { maxError: number; maxAllowed: number; worst: number; output: Float32Array } {
   const { m, n, k } = c;
   const count = c.batch?.count ?? 1;
   const gap = c.batch?.gap ?? 0;
@@ -130,7 +133,8 @@ function runCase(c: Case, seed = 1): { maxError: number; maxAllowed: number; wor
   for (let i = end / 4; i < floats.length; i++) {
     if (!Object.is(floats[i], before[i])) throw new Error(`float ${i} past the pack scratch was overwritten`);
   }
-  return { maxError, maxAllowed, worst };
+  const output = floats.slice(cOffset / 4, cOffset / 4 + cCopies * elementFloats.c);
+  return { maxError, maxAllowed, worst, output };
 }
 
 function expectMatches(c: Case): void {
@@ -226,6 +230,47 @@ describe("wasm matmul", () => {
           const tuning = { broadcastA, mBlock: 8, kBlock: 32 };
           expectMatches({ m: 21, n: 19, k: 70, ...o, fma, accumulate: true, bias: true, relu: true, tuning });
           expectMatches({ m: 3, n: 5, k: 7, ...o, fma, tuning: { ...tuning, tileRows: 4, tileCols: 8 } });
+        }
+      }
+    }
+  });
+
+  it("packs B per panel or per block and A in place or packed, ragged at every tile edge, bit for bit alike", () => {
+    // Packing moves data, never arithmetic: every packing choice must give the same bits. Sizes sit one
+    // below, at and one above the 4×8 tile in m and n, k leaves a remainder after the 4-step transposes,
+    // and the small blocks give several M, N and K blocks with remainders.
+    const packings = [false, true].flatMap((packBPerPanel) =>
+      [false, true].map((packRowMajorA) => ({ packBPerPanel, packRowMajorA })),
+    );
+    for (const fma of fmaModes) {
+      for (const o of orientations) {
+        for (const [m, n, k] of [
+          [7, 15, 13],
+          [8, 16, 32],
+          [9, 17, 35],
+          [29, 41, 66],
+        ] as Array<[number, number, number]>) {
+          for (const blocks of [{}, { mBlock: 8, nBlock: 16, kBlock: 12 }]) {
+            const outputs = packings.map((packing) => {
+              const c: Case = {
+                m,
+                n,
+                k,
+                ...o,
+                fma,
+                bias: true,
+                relu: true,
+                tuning: { ...blocks, ...packing },
+              };
+              const { worst, maxError, output } = runCase(c);
+              expect(worst, `${JSON.stringify(c)}: worst error ${maxError.toFixed(3)}× the bound`).toBe(0);
+              return output;
+            });
+            for (const output of outputs.slice(1)) {
+              const differing = output.findIndex((x, i) => !Object.is(x, outputs[0]![i]));
+              expect(differing, `${m}×${n}×${k} ${JSON.stringify(o)} fma ${fma}`).toBe(-1);
+            }
+          }
         }
       }
     }

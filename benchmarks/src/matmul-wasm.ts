@@ -14,6 +14,7 @@ import {
   generateMatmul,
   instantiateMatmul,
   type MatmulSpec,
+  type MatmulTuning,
   packBytes,
 } from "../../packages/compiler/src/wasm/matmul";
 import { Rng } from "../../packages/core/src/random";
@@ -37,7 +38,13 @@ const orientations: Array<{ orientation: Orientation; transA: boolean; transB: b
  * A, B, C and the pack scratch (64-byte aligned) in a fresh shared memory, A and B filled with normals; the
  * kernel is compiled by `compile`, whose duration is reported in compileMicroseconds.
  */
-function makeKernel(m: number, n: number, k: number, options: Partial<MatmulSpec>) {
+export function makeKernel(
+  m: number,
+  n: number,
+  k: number,
+  options: Partial<MatmulSpec>,
+  tuning?: Partial<MatmulTuning>,
+) {
   const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
   const aOffset = 64;
   const bOffset = align(aOffset + m * k * 4);
@@ -47,13 +54,13 @@ function makeKernel(m: number, n: number, k: number, options: Partial<MatmulSpec
     ...{ m, n, k, transA: false, transB: false, aOffset, bOffset, cOffset, packOffset },
     ...{ accumulate: false, fma: false, ...options },
   };
-  const pages = Math.ceil((packOffset + packBytes(spec)) / 65536);
+  const pages = Math.ceil((packOffset + packBytes(spec, tuning)) / 65536);
   const memory: WasmMemory = new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
   const floats = new Float32Array(memory.buffer);
   const rng = new Rng(7);
   for (let i = 0; i < cOffset / 4; i++) floats[i] = rng.normal();
   const compileStart = process.hrtime.bigint();
-  const kernel = instantiateMatmul(spec, memory);
+  const kernel = instantiateMatmul(spec, memory, tuning);
   return { kernel, compileMicroseconds: Number(process.hrtime.bigint() - compileStart) / 1e3 };
 }
 

@@ -11,10 +11,12 @@ export const KERNEL_EXPORT = "matmul";
  *
  *   for batch:                         (wasm loop, pointers advance by the batch strides)
  *     for jc in N blocks:
- *       for pc in K blocks:            pack B̃ ← op(B)[pc:, jc:]      (flags: overwrite C first, then add)
+ *       for pc in K blocks:            (flags: overwrite C first, then add)
  *         for ic in M blocks:          pack Ã ← op(A)[ic:, pc:]      (transposed or pre-broadcast A)
- *           for jr in B̃ panels:
+ *           for jr in B̃ panels:        first M block: pack B̃ panel ← op(B)[pc:, jr:] (packBPerPanel)
  *             for ir in row tiles:     tile_RxC(Ã, B̃ panel, C, bias, kc, flags)
+ *
+ * Without packBPerPanel the whole B̃ block is packed before the M blocks.
  *
  * Full blocks run in loops with constant trip counts; each remainder block is emitted once after its loop.
  * Bias and activation run in the kernel's epilogue on the last K block, once the whole sum is in C.
@@ -71,9 +73,13 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     local,
   );
   const [mLeft, aIc, cIc] = ["m_blocks_left", "a_ic", "c_ic"].map(local);
-  const [panelsLeft, bPanel, cPanel, biasPanel] = ["panels_left", "b_panel", "c_panel", "bias_panel"].map(
-    local,
-  );
+  const [panelsLeft, bPanel, cPanel, biasPanel, bPanelSrc] = [
+    "panels_left",
+    "b_panel",
+    "c_panel",
+    "bias_panel",
+    "b_panel_src",
+  ].map(local);
   const [tilesLeft, aTile, cTile] = ["tiles_left", "a_tile", "c_tile"].map(local);
   const kStrideA = spec.transA ? ldA(spec) * 4 : 4;
   const mStrideA = spec.transA ? 4 : k * 4;
@@ -102,7 +108,8 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     if (rows % tileRows > 0) callKernel(rows % tileRows);
   };
 
-  const emitPanels = (kc: number, rows: number, cols: number) => {
+  /** packPanels: pack each panel (from b_panel_src, starting at b_pc) into place just before its tiles. */
+  const emitPanels = (kc: number, rows: number, cols: number, packPanels: boolean) => {
     if (plan.packA) {
       const target = packA(kc, rows);
       fn.get(aIc).call(target.index, target.name);
@@ -110,29 +117,42 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     fn.i32Const(plan.packedBOffset).set(bPanel);
     fn.get(cIc).set(cPanel);
     fn.get(biasJc).set(biasPanel);
+    if (packPanels) fn.get(bPc).set(bPanelSrc);
+    const panel = (width: number) => {
+      if (packPanels) {
+        const target = packB(kc, width);
+        fn.get(bPanelSrc).get(bPanel).call(target.index, target.name);
+      }
+      emitTiles(kc, rows, width);
+    };
     countedLoop(fn, panelsLeft, Math.floor(cols / tileCols), () => {
-      emitTiles(kc, rows, tileCols);
+      panel(tileCols);
       advance(fn, bPanel, kc * tileCols * 4);
       advance(fn, cPanel, tileCols * 4);
       advance(fn, biasPanel, tileCols * 4);
+      if (packPanels) advance(fn, bPanelSrc, tileCols * nStrideB);
     });
-    if (cols % tileCols > 0) emitTiles(kc, rows, cols % tileCols);
+    if (cols % tileCols > 0) panel(cols % tileCols);
   };
 
   const emitMBlocks = (kc: number, cols: number) => {
-    if (!plan.hoistPackB) {
+    const perPanel = !plan.hoistPackB && tuning.packBPerPanel;
+    if (!plan.hoistPackB && !perPanel) {
       const target = packB(kc, cols);
-      fn.get(bPc).call(target.index, target.name);
+      fn.get(bPc).i32Const(plan.packedBOffset).call(target.index, target.name);
     }
     fn.get(aPc).set(aIc);
     fn.get(cJc).set(cIc);
     const { size, full, remainder } = plan.mBlocks;
-    countedLoop(fn, mLeft, full, () => {
-      emitPanels(kc, size, cols);
-      advance(fn, aIc, size * mStrideA);
-      advance(fn, cIc, size * ldc * 4);
-    });
-    if (remainder > 0) emitPanels(kc, remainder, cols);
+    const mBlock = (rows: number, packPanels: boolean) => {
+      emitPanels(kc, rows, cols, packPanels);
+      advance(fn, aIc, rows * mStrideA);
+      advance(fn, cIc, rows * ldc * 4);
+    };
+    // The first M block packs the panels it uses (when perPanel); the later ones find them packed.
+    if (perPanel) mBlock(size, true);
+    countedLoop(fn, mLeft, perPanel ? full - 1 : full, () => mBlock(size, false));
+    if (remainder > 0) emitPanels(kc, remainder, cols, false);
   };
 
   // With batch.cStride 0 every batch element adds into the same C (a sum over the batch, as gradients of a
@@ -185,7 +205,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
   fn.i32Const(spec.cOffset).set(cBatch);
   if (plan.hoistPackB) {
     const target = packB(k, n);
-    fn.get(bBatch).call(target.index, target.name);
+    fn.get(bBatch).i32Const(plan.packedBOffset).call(target.index, target.name);
   }
   fn.i32Const(spec.accumulate ? LOAD_C : 0).set(batchFlags);
   countedLoop(fn, batchLeft, batch.count, () => {

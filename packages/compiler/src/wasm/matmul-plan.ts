@@ -72,6 +72,18 @@ export interface MatmulTuning {
    * instead of load32_splat (4× the packed-A bytes).
    */
   broadcastA: boolean;
+  /**
+   * Pack each B̃ panel (kc × tileCols) during the first M block, right before its tiles run, instead of the
+   * whole kc × nc block up front: the panel is then read from L1 while it is hot rather than written out to
+   * L3 and read back, which costs ~10% when m is small (W4's 128-row products use each B element 128 times).
+   */
+  packBPerPanel: boolean;
+  /**
+   * Pack A also when it is stored row-major [m, k], so the kernel streams one contiguous Ã instead of
+   * tileRows rows 4·k bytes apart (with k = 1024 those rows all fall in the same cache sets). Default: only
+   * when n ≥ PACK_ROW_MAJOR_A_MIN_N (planMatmul).
+   */
+  packRowMajorA: boolean;
 }
 
 /**
@@ -81,11 +93,32 @@ export interface MatmulTuning {
  *  - mul+add is bound by FP-side ops. A 2×16 tile over pre-broadcast A (plain v128 loads) ran 34.5 in
  *    cache vs 32.2 for 2×16 with load32_splat and 31.3 for 4×8. mBlock 32 keeps the 4× larger packed A
  *    block (32 × 512 × 16 B = 256 KB) in L2.
+ *  - Re-measured on W4's shapes (benchmarks/src/matmul-shapes.ts): with FMA, 3×12 and 2×16 stayed within
+ *    noise of 4×8 at every shape; 5×8, 6×8 and 2×20 spill (17-21 GFLOP/s). Packing B panel by panel and
+ *    packing row-major A gained 1-3% on the 128-row products and are bit-identical to the old order.
  */
 export function defaultTuning(fma: boolean): MatmulTuning {
   return fma
-    ? { tileRows: 4, tileCols: 8, kBlock: 512, mBlock: 128, nBlock: 4096, broadcastA: false }
-    : { tileRows: 2, tileCols: 16, kBlock: 512, mBlock: 32, nBlock: 4096, broadcastA: true };
+    ? {
+        tileRows: 4,
+        tileCols: 8,
+        kBlock: 512,
+        mBlock: 128,
+        nBlock: 4096,
+        broadcastA: false,
+        packBPerPanel: true,
+        packRowMajorA: false, // planMatmul turns it on for wide outputs
+      }
+    : {
+        tileRows: 2,
+        tileCols: 16,
+        kBlock: 512,
+        mBlock: 32,
+        nBlock: 4096,
+        broadcastA: true,
+        packBPerPanel: true,
+        packRowMajorA: false, // planMatmul turns it on for wide outputs
+      };
 }
 
 /** A dimension cut into equal full blocks and one smaller remainder (either may be absent). */
@@ -107,8 +140,8 @@ export interface MatmulPlan {
   /** Largest K block actually used (k when k < kBlock). */
   kcMax: number;
   /**
-   * op(A) is packed when stored transposed (its rows are then columns 4·m bytes apart) or pre-broadcast;
-   * otherwise the kernel reads it in place.
+   * op(A) is packed when stored transposed (its rows are then columns 4·m bytes apart), pre-broadcast or
+   * when tuning.packRowMajorA; otherwise the kernel reads it in place.
    */
   packA: boolean;
   /** Bytes per packed A element: 16 when pre-broadcast, else 4. */
@@ -218,8 +251,18 @@ function extentC(spec: MatmulSpec, m: number): number {
   return ((m - 1) * ldC(spec) + spec.n) * 4;
 }
 
+/**
+ * Row-major A is packed by default only for outputs at least this wide: a pass over A is paid per M and K
+ * block and repaid over n / tileCols panels; at n = 128 (W2) it cost ~2%, at n = 1024 (W4) it gained 1-3%.
+ */
+export const PACK_ROW_MAJOR_A_MIN_N = 256;
+
 export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuning> = {}): MatmulPlan {
-  const tuning = { ...defaultTuning(spec.fma), ...tuningOverrides };
+  const tuning = {
+    ...defaultTuning(spec.fma),
+    packRowMajorA: spec.n >= PACK_ROW_MAJOR_A_MIN_N,
+    ...tuningOverrides,
+  };
   validate(spec, tuning);
   const { n, k } = spec;
   const { m, batch } = foldBroadcastBatch(spec);
@@ -227,7 +270,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
   const nBlocks = blocks(n, tuning.nBlock);
   const kBlocks = blocks(k, tuning.kBlock);
   const kcMax = kBlocks.size;
-  const packA = spec.transA || tuning.broadcastA;
+  const packA = spec.transA || tuning.broadcastA || tuning.packRowMajorA;
   const packedAElementBytes = tuning.broadcastA ? 16 : 4;
   const packedBBytes = kcMax * roundUp(nBlocks.size, tuning.tileCols) * 4;
   const packedABytes = packA ? kcMax * roundUp(mBlocks.size, tuning.tileRows) * packedAElementBytes : 0;

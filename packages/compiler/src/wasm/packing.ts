@@ -8,7 +8,8 @@ import { ldA, ldB, type MatmulPlan } from "./matmul-plan";
  *      is one or a few aligned-in-sequence v128 loads whatever B's orientation;
  *   Ã: tiles of tileRows rows, each kc steps of tileRows floats (or v128 splats, see broadcastA), so the
  *      A values of one k step are adjacent; used when A is stored transposed or pre-broadcast.
- * Both are functions of one parameter, $src, pointing at the block's first element of op(B) / op(A).
+ * Both take $src, pointing at the block's first element of op(B) / op(A); the B packer also takes $dst, so the
+ * driver can pack one panel at a time right before the tiles that use it (see MatmulTuning.packBPerPanel).
  */
 
 export function packBName(kc: number, cols: number): string {
@@ -19,12 +20,15 @@ export function packAName(kc: number, rows: number): string {
   return `pack_a_k${kc}_m${rows}`;
 }
 
-/** Packs op(B)[pc : pc+kc, jc : jc+cols] into panels at plan.packedBOffset. */
+/** Packs op(B)[pc : pc+kc, jc : jc+cols] into consecutive panels at $dst. */
 export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionBuilder {
   const { spec } = plan;
   const { tileCols } = plan.tuning;
-  const fn = new FunctionBuilder(packBName(kc, cols), [["src", I32]]);
-  const src = 0;
+  const fn = new FunctionBuilder(packBName(kc, cols), [
+    ["src", I32],
+    ["dst_start", I32],
+  ]);
+  const [src, dstStart] = [0, 1];
   const panelSrc = fn.local("panel_src", I32);
   const rowSrc = fn.local("row_src", I32);
   const dst = fn.local("dst", I32);
@@ -37,7 +41,7 @@ export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionB
   const kStride = spec.transB ? 4 : ldB(spec) * 4;
   const jStride = spec.transB ? spec.k * 4 : 4;
 
-  fn.i32Const(plan.packedBOffset).set(dst);
+  fn.get(dstStart).set(dst);
   fn.get(src).set(panelSrc);
   const fullPanels = Math.floor(cols / tileCols);
   const edgeCols = cols % tileCols;
@@ -53,14 +57,7 @@ export function emitPackB(plan: MatmulPlan, kc: number, cols: number): FunctionB
     } else {
       // B rows are op(B) columns: load 4 k-steps of 4 columns and transpose them in registers.
       countedLoop(fn, steps, Math.floor(kc / 4), () => {
-        for (let group = 0; group < tileCols / 4; group++) {
-          const columnOffsets = range(4).map((i) => (group * 4 + i) * jStride);
-          transpose4x4(fn, rowSrc, columnOffsets, transposed, pairs);
-          for (let q = 0; q < 4; q++)
-            fn.get(dst)
-              .get(transposed[q]!)
-              .v128Store(q * rowBytes + group * 16);
-        }
+        transposeGroups(fn, tileCols / 4, jStride, rowSrc, dst, rowBytes, transposed, pairs);
         stepPointers(fn, rowSrc, 4 * kStride, dst, 4 * rowBytes);
       });
       countedLoop(fn, steps, kc % 4, () => {
@@ -112,11 +109,21 @@ export function emitPackA(plan: MatmulPlan, kc: number, rows: number): FunctionB
   const rowStride = spec.transA ? 4 : spec.k * 4;
   const elementBytes = plan.packedAElementBytes;
 
+  const transposed = range(4).map((q) => fn.local(`t${q}`, V128));
+  const pairs = range(4).map((q) => fn.local(`pair${q}`, V128));
+  const stepBytes = tileRows * elementBytes;
+
   fn.i32Const(plan.packedAOffset).set(dst);
   fn.get(src).set(tileSrc);
   const copyTile = (tileHeight: number) => {
     fn.get(tileSrc).set(rowSrc);
-    countedLoop(fn, steps, kc, () => {
+    // Row-major A in groups of 4 rows: load 4 k-steps of each row and transpose them in registers.
+    const vectorSteps = !broadcastA && rowStride !== 4 && tileHeight % 4 === 0 ? Math.floor(kc / 4) : 0;
+    countedLoop(fn, steps, vectorSteps, () => {
+      transposeGroups(fn, tileHeight / 4, rowStride, rowSrc, dst, stepBytes, transposed, pairs);
+      stepPointers(fn, rowSrc, 4 * kStride, dst, 4 * stepBytes);
+    });
+    countedLoop(fn, steps, kc - 4 * vectorSteps, () => {
       if (broadcastA) {
         for (let r = 0; r < tileHeight; r++) {
           fn.get(dst)
@@ -133,7 +140,7 @@ export function emitPackA(plan: MatmulPlan, kc: number, rows: number): FunctionB
             .f32Load(r * rowStride)
             .f32Store(r * 4);
       }
-      stepPointers(fn, rowSrc, kStride, dst, tileRows * elementBytes);
+      stepPointers(fn, rowSrc, kStride, dst, stepBytes);
     });
   };
   countedLoop(fn, tiles, Math.floor(rows / tileRows), () => {
@@ -153,6 +160,30 @@ function stepPointers(
 ) {
   setOffset(fn, source, source, sourceBytes);
   setOffset(fn, dest, dest, destBytes);
+}
+
+/**
+ * Four k steps of `groups` × 4 source lines (line i at src + i·lineStride, its k steps contiguous), stored as
+ * 4 packed steps of stepBytes at dst: step q holds element q of every line, 4 lines per v128.
+ */
+function transposeGroups(
+  fn: FunctionBuilder,
+  groups: number,
+  lineStride: number,
+  src: number,
+  dst: number,
+  stepBytes: number,
+  transposed: number[],
+  pairs: number[],
+) {
+  for (let group = 0; group < groups; group++) {
+    const lineOffsets = range(4).map((i) => (group * 4 + i) * lineStride);
+    transpose4x4(fn, src, lineOffsets, transposed, pairs);
+    for (let q = 0; q < 4; q++)
+      fn.get(dst)
+        .get(transposed[q]!)
+        .v128Store(q * stepBytes + group * 16);
+  }
 }
 
 /**
