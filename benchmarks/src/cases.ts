@@ -5,7 +5,7 @@
  */
 import { fmtGflops, fmtMs } from "./format";
 import { measureMemory } from "./memory";
-import { CORRECTNESS_WORKLOAD } from "./registry";
+import { CORRECTNESS_WORKLOADS } from "./registry";
 import { statsOf } from "./stats";
 import { isSkip, type InferenceRunner, type Runner, type System, errorMessage } from "./systems/types";
 import { calibrate, choosePlan, isThenable, timeWithTinybench } from "./timing";
@@ -19,6 +19,23 @@ async function runSteps(r: Runner, n: number, isAsync: boolean): Promise<void> {
     if (isAsync) await r.step();
     else r.step();
   }
+}
+
+/**
+ * Steps the runner on to step `s.correctnessSteps` and keeps that step's loss, unless its second step says
+ * that would take longer than `s.correctnessMaxMs` (then the reason is kept instead).
+ */
+async function correctnessSteps(c: TrainCase, r: Runner, s: Settings, isAsync: boolean): Promise<void> {
+  const t0 = performance.now();
+  await runSteps(r, 1, isAsync);
+  const perStep = performance.now() - t0;
+  const estimate = perStep * (s.correctnessSteps - 2);
+  if (s.correctnessMaxMs > 0 && estimate > s.correctnessMaxMs) {
+    c.checkSkipped = `not run: ${s.correctnessSteps} steps would take ~${Math.round((estimate + 2 * perStep) / 1000)} s at ${fmtMs(perStep)} ms/step`;
+    return;
+  }
+  await runSteps(r, s.correctnessSteps - 2, isAsync);
+  c.checkLoss = await r.loss();
 }
 
 export async function runTrainCase(
@@ -45,10 +62,7 @@ export async function runTrainCase(
     if (isAsync) await ret;
     c.firstStepMs = performance.now() - t1;
     c.firstLoss = await r.loss();
-    if (w.id === CORRECTNESS_WORKLOAD) {
-      await runSteps(r, s.correctnessSteps - 1, isAsync);
-      c.checkLoss = await r.loss();
-    }
+    if (CORRECTNESS_WORKLOADS.includes(w.id)) await correctnessSteps(c, r, s, isAsync);
     const step = () => r.step();
     if (r.selfTime) {
       const samples = await r.selfTime({

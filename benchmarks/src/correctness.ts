@@ -4,7 +4,7 @@
  * forward pass's logits must match handwritten-js's. A disagreement is a problem of the run (exit code 1).
  */
 import { median } from "./stats";
-import type { BenchReport, CorrectnessRow, InferCase, Settings, TrainCase } from "./types";
+import type { CorrectnessRow, CorrectnessTable, InferCase, Settings, TrainCase } from "./types";
 
 /** True when `a` equals `ref` to 3 significant digits (within half a unit of ref's 3rd digit). */
 export function agree3(a: number, ref: number): boolean {
@@ -50,21 +50,30 @@ export function checkLossAfterSteps(
   s: Settings,
   log: (line: string) => void,
   problems: string[],
-): BenchReport["correctness"] {
-  const cases = train.filter((c) => c.workload === workload && c.checkLoss !== undefined);
+): CorrectnessTable | null {
+  const mine = train.filter((c) => c.workload === workload);
+  const cases = mine.filter((c) => c.checkLoss !== undefined);
   if (!cases.length) return null;
   const a = agreement(cases.map((c) => ({ system: c.system, loss: c.checkLoss! })));
+  const notRun = mine
+    .filter((c) => c.checkSkipped !== undefined)
+    .map((c) => ({ system: c.system, reason: c.checkSkipped! }));
   log(`${workload} loss after ${s.correctnessSteps} steps (reference = median ${a.reference}):`);
   for (const r of a.rows) {
-    log(`  ${r.system.padEnd(16)} ${r.loss}${r.agrees ? "" : "   <-- DISAGREES (3 significant digits)"}`);
+    if (a.reference) r.relDiff = (r.loss - a.reference) / a.reference;
+    log(
+      `  ${r.system.padEnd(16)} ${r.loss}  rel diff ${r.relDiff?.toExponential(1) ?? "–"}${r.agrees ? "" : "   <-- DISAGREES (3 significant digits)"}`,
+    );
     if (!r.agrees)
       problems.push(`${workload}: ${r.system}'s loss after ${s.correctnessSteps} steps ${r.loss} disagrees`);
   }
+  for (const n of notRun) log(`  ${n.system.padEnd(16)} ${n.reason}`);
   return {
     workload,
     steps: s.correctnessSteps,
     reference: a.reference,
     rows: a.rows,
+    notRun,
     allAgree: a.rows.every((r) => r.agrees),
   };
 }
@@ -73,8 +82,6 @@ export function checkLossAfterSteps(
 export function checkLogits(workload: string, cases: InferCase[], problems: string[]): void {
   for (const c of cases) {
     if (c.maxRelDiff !== undefined && !(c.maxRelDiff < 1e-4))
-      problems.push(
-        `${workload} forward: ${c.system}'s logits differ from handwritten-js by ${c.maxRelDiff}`,
-      );
+      problems.push(`${workload} forward: ${c.system}'s logits differ from the reference by ${c.maxRelDiff}`);
   }
 }

@@ -24,11 +24,11 @@ import type { Settings, Status } from "./types";
 
 export type PytorchSystem = ReturnType<typeof createPytorchSystem>;
 
-/** The workload whose loss after `correctnessSteps` steps must agree across systems. */
-export const CORRECTNESS_WORKLOAD = "W3";
+/** The workloads whose loss after `correctnessSteps` steps must agree across systems. */
+export const CORRECTNESS_WORKLOADS: readonly string[] = ["W3", "W5"];
 
 /** Workloads also timed forward-only (the inference table). */
-export const INFERENCE_WORKLOADS: readonly string[] = ["W3", "W4"];
+export const INFERENCE_WORKLOADS: readonly string[] = ["W3", "W4", "W5"];
 
 /** Every training system, in the order of the tables (also the order they run in, per workload). */
 export function trainingSystems(

@@ -152,17 +152,25 @@ export function renderMarkdown(r: BenchReport): string {
 
   out.push("## Correctness");
   out.push("");
-  if (r.correctness) {
-    const c = r.correctness;
+  for (const c of r.correctness) {
     out.push(
-      `${c.workload} loss after ${c.steps} steps (the loss of step ${c.steps}); each must equal the median of all ` +
-        `systems to 3 significant digits. ${c.allAgree ? "All agree." : "**Some disagree.**"}`,
+      `${c.workload} loss after ${c.steps} steps (the loss of step ${c.steps}), from the same start on the same batch; ` +
+        `each must equal the median of all systems to 3 significant digits; rel diff = (loss − median) / median. ` +
+        `${c.allAgree ? "All agree." : "**Some disagree.**"}`,
     );
     out.push("");
     out.push(
       table(
-        ["system", "loss", "agrees"],
-        c.rows.map((x) => [x.system, String(x.loss), x.agrees ? "yes" : "**NO**"]),
+        ["system", "loss", "rel diff", "agrees"],
+        [
+          ...c.rows.map((x) => [
+            x.system,
+            String(x.loss),
+            x.relDiff === undefined ? "–" : x.relDiff.toExponential(1),
+            x.agrees ? "yes" : "**NO**",
+          ]),
+          ...(c.notRun ?? []).map((x) => [x.system, x.reason, "", ""]),
+        ],
       ),
     );
     out.push("");
@@ -191,8 +199,8 @@ export function renderMarkdown(r: BenchReport): string {
     out.push("## Forward only (inference), median ms");
     out.push("");
     out.push(
-      "Logits of the workload's batch from the initial weights; `max rel diff` = max |logit − handwritten-js| / " +
-        "max |handwritten-js logit|.",
+      "Logits of the workload's batch from the initial weights; `max rel diff` = max |logit − reference| / " +
+        "max |reference logit|, the reference being handwritten-js (MLPs) or Adjoint's float64 interpreter (W5).",
     );
     out.push("");
     const rows: string[][] = [];

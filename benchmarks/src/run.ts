@@ -14,7 +14,7 @@ import { ORIENTATIONS } from "./matmul";
 import { startGcAccounting, stopGcAccounting } from "./memory";
 import {
   baselineOf,
-  CORRECTNESS_WORKLOAD,
+  CORRECTNESS_WORKLOADS,
   INFERENCE_ONLY_SYSTEMS,
   INFERENCE_WORKLOADS,
   matmulSources,
@@ -24,11 +24,13 @@ import {
 import { renderMarkdown } from "./report";
 import { FULL, QUICK } from "./settings";
 import { adjointSystem, createAdjointSystem } from "./systems/adjoint";
+import { evaluate } from "adjoint";
+import { buildNet } from "./systems/adjoint";
 import { HandwrittenMlp } from "./systems/handwritten";
 import { createPytorchSystem } from "./systems/pytorch";
 import { errorMessage, isSkip, type System } from "./systems/types";
 import type { BenchOptions, BenchReport, InferCase, Settings } from "./types";
-import { buildWorkloads, type Workload, writeWorkloadData } from "./workloads";
+import { buildWorkloads, isLenet, type Workload, writeWorkloadData } from "./workloads";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_OUT_DIR = resolve(HERE, "../results");
@@ -84,7 +86,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   startGcAccounting();
   try {
     await trainingTables(report, workloads, trainSystems, s, log);
-    report.correctness = checkLossAfterSteps(CORRECTNESS_WORKLOAD, report.train, s, log, problems);
+    for (const id of CORRECTNESS_WORKLOADS) {
+      const table = checkLossAfterSteps(id, report.train, s, log, problems);
+      if (table) report.correctness.push(table);
+    }
     await inferenceTable(report, workloads, inferSystems, s, log);
     await matmulTable(report, s, quick, pytorch, wanted, log);
   } finally {
@@ -135,7 +140,7 @@ function emptyReport(quick: boolean, s: Settings, workloads: Workload[], problem
     })),
     train: [],
     baseline: {},
-    correctness: null,
+    correctness: [],
     firstLoss: {},
     inference: [],
     matmul: { n: s.matmulN, rows: [], skipped: [] },
@@ -162,7 +167,13 @@ async function trainingTables(
   }
 }
 
-/** Forward-only runs of the inference workloads, checked against handwritten-js's logits. */
+/** The logits every forward pass is checked against: handwritten-js's, or (convolutions) Adjoint's float64 interpreter. */
+function referenceLogits(w: Workload): Float32Array {
+  if (!isLenet(w)) return new HandwrittenMlp(w).forward().slice();
+  return Float32Array.from(evaluate(buildNet(w).logits, { x: w.x }));
+}
+
+/** Forward-only runs of the inference workloads, checked against reference logits. */
 async function inferenceTable(
   report: BenchReport,
   workloads: Workload[],
@@ -172,7 +183,7 @@ async function inferenceTable(
 ): Promise<void> {
   for (const w of workloads.filter((x) => INFERENCE_WORKLOADS.includes(x.id))) {
     log(`${w.id} forward only:`);
-    const reference = new HandwrittenMlp(w).forward().slice();
+    const reference = referenceLogits(w);
     const cases: InferCase[] = [];
     for (const sys of systems) cases.push(await runInferCase(sys, w, s, reference, log));
     const base = baselineOf(cases);

@@ -5,7 +5,7 @@ import type { System } from "./systems/types";
 export interface BenchOptions {
   /** A few steps per case, only to check that everything runs. Writes no files unless outDir is given. */
   quick?: boolean;
-  /** Workload ids to run (W1..W4); default all. */
+  /** Workload ids to run (W1..W5); default all. */
   only?: string[];
   /** System names to run; default all. */
   systems?: string[];
@@ -47,8 +47,10 @@ export interface TrainCase {
   setupMs?: number;
   firstStepMs?: number;
   firstLoss?: number;
-  /** Loss of step `correctnessSteps` (W3 only). */
+  /** Loss of step `correctnessSteps` (the correctness workloads only, registry.ts). */
   checkLoss?: number;
+  /** Why checkLoss is missing on a correctness workload (too slow a system). */
+  checkSkipped?: string;
   time?: Stats;
   gflops?: number;
   /** Median time / baseline median time (>1: slower than the baseline). */
@@ -72,6 +74,18 @@ export interface CorrectnessRow {
   system: string;
   loss: number;
   agrees: boolean;
+  /** (loss − reference) / reference. */
+  relDiff?: number;
+}
+
+export interface CorrectnessTable {
+  workload: string;
+  steps: number;
+  reference: number | null;
+  rows: CorrectnessRow[];
+  /** Systems that trained the workload but not for `steps` steps, and why. */
+  notRun: { system: string; reason: string }[];
+  allAgree: boolean;
 }
 
 export interface BenchReport {
@@ -98,13 +112,8 @@ export interface BenchReport {
   }[];
   train: TrainCase[];
   baseline: Record<string, string | null>;
-  correctness: {
-    workload: string;
-    steps: number;
-    reference: number | null;
-    rows: CorrectnessRow[];
-    allAgree: boolean;
-  } | null;
+  /** One entry per correctness workload that any system got through. */
+  correctness: CorrectnessTable[];
   firstLoss: Record<string, { system: string; loss: number; agrees: boolean }[]>;
   inference: InferCase[];
   matmul: { n: number; rows: MatmulRow[]; skipped: { system: string; reason: string }[] };
@@ -123,6 +132,8 @@ export interface Settings {
   memMinSteps: number;
   memMaxSteps: number;
   correctnessSteps: number;
+  /** A system whose correctness steps would take longer than this skips them (0: no limit). */
+  correctnessMaxMs: number;
   inferTimeMs: number;
   matmulN: number;
   matmulTimeMs: number;

@@ -1,13 +1,16 @@
 /**
- * The four benchmark workloads and the one generator of their starting data. Every system (JS or Python)
- * starts from exactly these float32 numbers: seeded inputs, Glorot-uniform weights in torch layout
- * W [out, in], zero biases.
+ * The five benchmark workloads and the one generator of their starting data. Every system (JS or Python)
+ * starts from exactly these float32 numbers: seeded inputs and weights in torch layout. The MLPs (W1–W4)
+ * have Glorot-uniform weights W [out, in] and zero biases; W5 (LeNet-5, lenet.ts) has torch's default init.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../../packages/core/src/random";
+import { LENET_IMAGE, LENET_PARAMS, lenetForwardFlops, lenetParams } from "./lenet";
 
-export type WorkloadId = "W1" | "W2" | "W3" | "W4";
+export type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5";
+/** mlp: dense layers of `sizes`; lenet5: the LeNet-5 of lenet.ts on [batch, 1, 28, 28] images. */
+export type Architecture = "mlp" | "lenet5";
 export type Activation = "tanh" | "relu";
 /** mse-mean: mean over all output elements; mse-sum: sum; softmax-ce: cross-entropy with class indices, mean over the batch. */
 export type LossKind = "mse-mean" | "mse-sum" | "softmax-ce";
@@ -19,7 +22,9 @@ export type OptimizerSpec =
 export interface WorkloadSpec {
   id: WorkloadId;
   name: string;
-  /** Layer widths, input first: [8, 16, 1] is 8→16→1. */
+  /** Default mlp. */
+  arch?: Architecture;
+  /** Layer widths, input first: [8, 16, 1] is 8→16→1 (lenet5: [input features, classes]). */
   sizes: number[];
   batch: number;
   /** Activation of every hidden layer; the output layer is linear. */
@@ -38,9 +43,9 @@ export interface Workload extends WorkloadSpec {
   target: Float32Array | null;
   /** Class indices [batch] (softmax-ce), else null. */
   labels: Int32Array | null;
-  /** weights[l]: row-major [sizes[l+1], sizes[l]] (torch layout W [out, in]). */
+  /** weights[l]: row-major [sizes[l+1], sizes[l]] (torch layout W [out, in]); lenet5: its 5 weights in LENET_PARAMS order. */
   weights: Float32Array[];
-  /** biases[l]: [sizes[l+1]], all zero. */
+  /** biases[l]: [sizes[l+1]], all zero (lenet5: its 5 biases, torch's default init). */
   biases: Float32Array[];
   /** Matmul FLOPs of one training step: 2·m·n·k per matmul, forward once and backward twice. */
   flopsPerStep: number;
@@ -93,9 +98,45 @@ export const WORKLOAD_SPECS: readonly WorkloadSpec[] = [
     input: "uniform",
     seed: 104,
   },
+  {
+    id: "W5",
+    name: "lenet5",
+    arch: "lenet5",
+    sizes: [784, 10],
+    batch: 64,
+    activation: "relu",
+    loss: "softmax-ce",
+    optimizer: { kind: "adam", lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+    input: "uniform",
+    seed: 105,
+  },
 ];
 
+export function isLenet(w: WorkloadSpec): boolean {
+  return w.arch === "lenet5";
+}
+
+/** The shape of x: [batch, features], or [batch, 1, 28, 28] for lenet5. */
+export function inputShape(w: WorkloadSpec): number[] {
+  return isLenet(w) ? [w.batch, ...LENET_IMAGE] : [w.batch, w.sizes[0]];
+}
+
+/** Every parameter as [name, shape, value], in torch's parameters() order (W0, b0, W1, b1, …). */
+export function namedParams(w: Workload): [string, number[], Float32Array][] {
+  if (isLenet(w))
+    return LENET_PARAMS.map(([name, shape], i) => [
+      name,
+      shape,
+      i % 2 === 0 ? w.weights[i / 2] : w.biases[(i - 1) / 2],
+    ]);
+  return w.weights.flatMap((wt, l): [string, number[], Float32Array][] => [
+    [`w${l}`, [w.sizes[l + 1], w.sizes[l]], wt],
+    [`b${l}`, [w.sizes[l + 1]], w.biases[l]],
+  ]);
+}
+
 export function forwardFlops(spec: WorkloadSpec): number {
+  if (isLenet(spec)) return lenetForwardFlops(spec.batch);
   let f = 0;
   for (let l = 0; l + 1 < spec.sizes.length; l++) f += 2 * spec.batch * spec.sizes[l] * spec.sizes[l + 1];
   return f;
@@ -106,7 +147,14 @@ export function buildWorkload(spec: WorkloadSpec): Workload {
   const rng = new Rng(spec.seed);
   const weights: Float32Array[] = [];
   const biases: Float32Array[] = [];
-  for (let l = 0; l + 1 < spec.sizes.length; l++) {
+  if (isLenet(spec)) {
+    const p = lenetParams(rng);
+    for (let i = 0; i < p.length; i += 2) {
+      weights.push(p[i]);
+      biases.push(p[i + 1]);
+    }
+  }
+  for (let l = 0; !isLenet(spec) && l + 1 < spec.sizes.length; l++) {
     const fanIn = spec.sizes[l];
     const fanOut = spec.sizes[l + 1];
     const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -115,9 +163,8 @@ export function buildWorkload(spec: WorkloadSpec): Workload {
     weights.push(w);
     biases.push(new Float32Array(fanOut));
   }
-  const nIn = spec.sizes[0];
   const nOut = spec.sizes[spec.sizes.length - 1];
-  const x = new Float32Array(spec.batch * nIn);
+  const x = new Float32Array(inputShape(spec).reduce((a, b) => a * b, 1));
   for (let i = 0; i < x.length; i++) x[i] = spec.input === "uniform" ? rng.uniform() : rng.normal();
   let target: Float32Array | null = null;
   let labels: Int32Array | null = null;
@@ -190,12 +237,12 @@ export function writeWorkloadData(workloads: readonly Workload[], dir: string): 
   const manifest = workloads.map((w) => {
     const arrays: Record<string, ArrayEntry> = {};
     const nOut = w.sizes[w.sizes.length - 1];
-    arrays.x = add(`${w.id}.x`, w.x, [w.batch, w.sizes[0]]);
+    arrays.x = add(`${w.id}.x`, w.x, inputShape(w));
     if (w.target) arrays.target = add(`${w.id}.target`, w.target, [w.batch, nOut]);
     if (w.labels) arrays.labels = add(`${w.id}.labels`, w.labels, [w.batch]);
-    w.weights.forEach((wt, l) => {
-      arrays[`w${l}`] = add(`${w.id}.w${l}`, wt, [w.sizes[l + 1], w.sizes[l]]);
-      arrays[`b${l}`] = add(`${w.id}.b${l}`, w.biases[l], [w.sizes[l + 1]]);
+    // MLPs: w0, b0, w1, …; lenet5: params0 … params9 in LENET_PARAMS order.
+    namedParams(w).forEach(([name, shape, value], i) => {
+      arrays[isLenet(w) ? `p${i}` : name] = add(`${w.id}.${name}`, value, shape);
     });
     const { x: _x, target: _t, labels: _l, weights: _w, biases: _b, ...spec } = w;
     return { ...spec, arrays };

@@ -3,13 +3,26 @@
  * an optimizer from `optim`, and `trainStep`, which compiles forward + backward + update into one
  * generated function (matmuls in generated wasm SIMD kernels). step() is one call of that function.
  */
-import { crossEntropy, Graph, mseLoss, optim, type Tensor, trainStep } from "adjoint";
-import type { Workload } from "../workloads";
+import { conv2d, crossEntropy, Graph, maxPool2d, mseLoss, optim, type Tensor, trainStep } from "adjoint";
+import { inputShape, isLenet, namedParams, type Workload } from "../workloads";
 import type { InferenceRunner, Runner, System } from "./types";
 
-function buildNet(w: Workload) {
+/** LeNet-5 (lenet.ts) as a user writes it with Adjoint's ops, on the workload's parameters. */
+function buildLenet(w: Workload) {
   const g = new Graph({ seed: w.seed });
-  const x = g.input("x", [w.batch, w.sizes[0]]);
+  const p = namedParams(w).map(([name, shape, value]) => g.param(name, shape, { init: (v) => v.set(value) }));
+  const x = g.input("x", inputShape(w));
+  const fc = (h: Tensor, W: Tensor, b: Tensor) => h.matmul(W.transpose()).add(b);
+  let h = maxPool2d(conv2d(x, p[0], p[1], { padding: 2 }).relu(), 2);
+  h = maxPool2d(conv2d(h, p[2], p[3]).relu(), 2).reshape([w.batch, 400]);
+  h = fc(fc(h, p[4], p[5]).relu(), p[6], p[7]).relu();
+  return { g, x, logits: fc(h, p[8], p[9]), params: p };
+}
+
+export function buildNet(w: Workload) {
+  if (isLenet(w)) return buildLenet(w);
+  const g = new Graph({ seed: w.seed });
+  const x = g.input("x", inputShape(w));
   let h: Tensor = x;
   const params: Tensor[] = [];
   for (let l = 0; l + 1 < w.sizes.length; l++) {

@@ -4,8 +4,10 @@
  * pass is a dot product of two contiguous rows (4 accumulators), the two backward products are i-k-j axpy
  * loops over contiguous rows.
  */
-import type { Workload } from "../workloads";
-import type { InferenceRunner, Runner, System } from "./types";
+import { isLenet, type Workload } from "../workloads";
+import { type InferenceRunner, type Runner, type Skip, type System, skip } from "./types";
+
+const NO_CONV = skip("dense layers only (no hand-written convolution)");
 
 export class HandwrittenMlp {
   readonly L: number;
@@ -216,7 +218,8 @@ export const handwrittenSystem: System = {
   async describe() {
     return "plain JS loops over Float32Arrays";
   },
-  async setup(w: Workload): Promise<Runner> {
+  async setup(w: Workload): Promise<Runner | Skip> {
+    if (isLenet(w)) return NO_CONV;
     const mlp = new HandwrittenMlp(w);
     return {
       step: () => mlp.step(),
@@ -224,7 +227,8 @@ export const handwrittenSystem: System = {
       dispose() {},
     };
   },
-  async setupInference(w: Workload): Promise<InferenceRunner> {
+  async setupInference(w: Workload): Promise<InferenceRunner | Skip> {
+    if (isLenet(w)) return NO_CONV;
     const mlp = new HandwrittenMlp(w);
     return {
       run: () => {

@@ -4,7 +4,7 @@
  * counted and every call consumes its arguments, hence the `.ref`s.
  */
 import type * as JaxNs from "@jax-js/jax";
-import { transpose, type Workload } from "../workloads";
+import { inputShape, isLenet, namedParams, transpose, type Workload } from "../workloads";
 import { errorMessage, type InferenceRunner, type Runner, type Skip, type System, skip } from "./types";
 
 type Jax = typeof JaxNs;
@@ -33,6 +33,8 @@ type OptState = { count: Arr; m: Arr[]; v: Arr[] };
 
 function initParams(jax: Jax, w: Workload): Arr[] {
   const np = jax.numpy;
+  // LeNet-5: torch's layouts (lax.convGeneralDilated takes NCHW and OIHW), in LENET_PARAMS order.
+  if (isLenet(w)) return namedParams(w).map(([, shape, value]) => np.array(value.slice()).reshape(shape));
   const params: Arr[] = [];
   // [w0, ..., w(L-1), b0, ..., b(L-1)], kernels in [in, out] (x @ W), the layout jax users write.
   w.weights.forEach((a, l) => {
@@ -42,7 +44,32 @@ function initParams(jax: Jax, w: Workload): Arr[] {
   return params;
 }
 
+/**
+ * LeNet-5 with lax.convGeneralDilated; the 2×2 max pools as a reshape and a max over the window axes
+ * (jax-js has no max-pool op; for non-overlapping windows that is the same function).
+ */
+function lenetForward(jax: Jax, w: Workload) {
+  const { numpy: np, nn, lax } = jax;
+  const B = w.batch;
+  const pool = (h: Arr, C: number, S: number) => h.reshape([B, C, S / 2, 2, S / 2, 2]).max([3, 5]);
+  const dense = (h: Arr, W: Arr, b: Arr) => np.dot(h, W.transpose()).add(b);
+  const pad2: [number, number][] = [
+    [2, 2],
+    [2, 2],
+  ];
+  return (p: Arr[], x: Arr): Arr => {
+    let h = nn.relu(lax.convGeneralDilated(x, p[0], [1, 1], pad2).add(p[1].reshape([6, 1, 1])));
+    h = pool(h, 6, 28);
+    h = nn.relu(lax.convGeneralDilated(h, p[2], [1, 1], "VALID").add(p[3].reshape([16, 1, 1])));
+    h = pool(h, 16, 10).reshape([B, 400]);
+    h = nn.relu(dense(h, p[4], p[5]));
+    h = nn.relu(dense(h, p[6], p[7]));
+    return dense(h, p[8], p[9]);
+  };
+}
+
 function makeForward(jax: Jax, w: Workload) {
+  if (isLenet(w)) return lenetForward(jax, w);
   const { numpy: np, nn } = jax;
   const L = w.sizes.length - 1;
   return (p: Arr[], x: Arr): Arr => {
@@ -126,7 +153,7 @@ export const jaxSystem: System = {
       m: opt.kind === "sgd" ? [] : params.map((a) => np.zerosLike(a.ref)),
       v: opt.kind === "adam" ? params.map((a) => np.zerosLike(a.ref)) : [],
     };
-    const x = np.array(w.x).reshape([w.batch, w.sizes[0]]);
+    const x = np.array(w.x).reshape(inputShape(w));
     const y = w.labels
       ? nn.oneHot(np.array(w.labels, { dtype: np.int32 }), nOut)
       : np.array(w.target!).reshape([w.batch, nOut]);
@@ -161,7 +188,7 @@ export const jaxSystem: System = {
     const { numpy: np, tree } = jax;
     const predict = jax.jit(makeForward(jax, w));
     const params = initParams(jax, w);
-    const x = np.array(w.x).reshape([w.batch, w.sizes[0]]);
+    const x = np.array(w.x).reshape(inputShape(w));
     await jax.blockUntilReady([params, x]);
     let out: Arr | null = null;
     return {

@@ -4,11 +4,14 @@
  * Runs with one intra-op and one inter-op thread.
  */
 import { exportOnnx, Graph, linear } from "adjoint";
-import type { Workload } from "../workloads";
+import { inputShape, isLenet, type Workload } from "../workloads";
+import { buildNet } from "./adjoint";
 import { errorMessage, type InferenceRunner, type Runner, type Skip, type System, skip } from "./types";
 
-/** ONNX model bytes (opset 17) of the workload's MLP, written by Adjoint's exportOnnx: input "x" [batch, in] → "logits". */
+/** ONNX model bytes (opset 17) of the workload's network (MLP or LeNet-5), written by Adjoint's exportOnnx: input "x" [batch, in] → "logits". */
 export function mlpOnnxModel(w: Workload): Uint8Array {
+  // LeNet-5: Adjoint's graph of it (its conv composites export as Conv, MaxPool).
+  if (isLenet(w)) return exportOnnx({ logits: buildNet(w).logits }, { opset: 17, name: `${w.id}-lenet5` });
   const L = w.sizes.length - 1;
   const g = new Graph();
   let h = g.input("x", [w.batch, w.sizes[0]]);
@@ -62,7 +65,7 @@ export const onnxruntimeSystem: System = {
     } catch (e) {
       return skip(`onnxruntime rejected the model: ${errorMessage(e)}`);
     }
-    const x = new ort.Tensor("float32", w.x.slice(), [w.batch, w.sizes[0]]);
+    const x = new ort.Tensor("float32", w.x.slice(), inputShape(w));
     let out: Float32Array | null = null;
     return {
       async run() {

@@ -3,8 +3,8 @@
  * closure, optimizer.minimize inside tf.tidy. Shared by the cpu and wasm backends (tfjs-cpu.ts, tfjs-wasm.ts).
  */
 import type * as TF from "@tensorflow/tfjs";
-import { transpose, type Workload } from "../workloads";
-import type { InferenceRunner, Runner } from "./types";
+import { isLenet, transpose, type Workload } from "../workloads";
+import { type InferenceRunner, type Runner, type Skip, skip } from "./types";
 
 export type Tfjs = typeof TF;
 
@@ -14,7 +14,53 @@ interface TfModel {
   dispose: () => void;
 }
 
+/** [O, C, kh, kw] (torch) → [kh, kw, C, O] (tfjs's conv filter). */
+function convFilter(a: Float32Array, [O, C, kh, kw]: number[]): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let o = 0; o < O; o++)
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) out[((i * kw + j) * C + c) * O + o] = a[((o * C + c) * kh + i) * kw + j];
+  return out;
+}
+
+/**
+ * LeNet-5 in tfjs's own layouts: NHWC activations, conv filters [kh, kw, in, out], dense kernels [in, out];
+ * tf.conv2d and tf.maxPool. The activations go back to NCHW before the flatten, so that the first dense
+ * layer sees torch's feature order (and takes the same weights).
+ */
+function buildLenet(tf: Tfjs, w: Workload, trainable: boolean): TfModel {
+  const v = (a: Float32Array, shape: number[]) => tf.variable(tf.tensor(a, shape), trainable);
+  const dense = (l: number, out: number, inn: number) => v(transpose(w.weights[l], out, inn), [inn, out]);
+  const c1 = v(convFilter(w.weights[0], [6, 1, 5, 5]), [5, 5, 1, 6]) as TF.Variable<TF.Rank.R4>;
+  const c2 = v(convFilter(w.weights[1], [16, 6, 5, 5]), [5, 5, 6, 16]) as TF.Variable<TF.Rank.R4>;
+  const [f1, f2, f3] = [dense(2, 120, 400), dense(3, 84, 120), dense(4, 10, 84)] as TF.Variable<TF.Rank.R2>[];
+  const b = w.biases.map((a) => v(a, [a.length]));
+  // x [N, 1, 28, 28] is also [N, 28, 28, 1]: one channel.
+  const x = tf.tensor4d(w.x, [w.batch, 28, 28, 1]);
+  const predict = (): TF.Tensor2D => {
+    let h = tf.relu(tf.add(tf.conv2d(x, c1, 1, 2), b[0])) as TF.Tensor4D;
+    h = tf.maxPool(h, 2, 2, "valid");
+    h = tf.relu(tf.add(tf.conv2d(h, c2, 1, "valid"), b[1])) as TF.Tensor4D;
+    h = tf.maxPool(h, 2, 2, "valid");
+    let f = tf.transpose(h, [0, 3, 1, 2]).reshape([w.batch, 400]) as TF.Tensor2D;
+    f = tf.relu(tf.add(tf.matMul(f, f1), b[2]));
+    f = tf.relu(tf.add(tf.matMul(f, f2), b[3]));
+    return tf.add(tf.matMul(f, f3), b[4]);
+  };
+  const vars = [c1, b[0], c2, b[1], f1, b[2], f2, b[3], f3, b[4]];
+  return {
+    vars,
+    predict,
+    dispose: () => {
+      x.dispose();
+      for (const t of vars) t.dispose();
+    },
+  };
+}
+
 function buildModel(tf: Tfjs, w: Workload, trainable: boolean): TfModel {
+  if (isLenet(w)) return buildLenet(tf, w, trainable);
   const L = w.sizes.length - 1;
   // Dense layers in tfjs's own layout: kernel [in, out], as tf.layers.dense stores it.
   const kernels = w.weights.map((a, l) =>
@@ -55,7 +101,15 @@ function makeOptimizer(tf: Tfjs, w: Workload): TF.Optimizer {
   }
 }
 
-export function tfjsTrainRunner(tf: Tfjs, w: Workload): Runner {
+/** The gradient kernels a backend needs for W5 that it may lack (tfjs-backend-wasm has none of them). */
+const CONV_GRADIENTS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad"];
+
+export function tfjsTrainRunner(tf: Tfjs, w: Workload): Runner | Skip {
+  const backend = tf.getBackend();
+  const missing = isLenet(w) ? CONV_GRADIENTS.filter((k) => !tf.getKernel(k, backend)) : [];
+  // Said before a step, which would fail with the engine's tape half open.
+  if (missing.length)
+    return skip(`no conv gradients on tfjs's ${backend} backend (no ${missing.join(", ")} kernel)`);
   const model = buildModel(tf, w, true);
   const nOut = w.sizes[w.sizes.length - 1];
   const y = tf.tidy(() =>

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch peer of the Adjoint benchmarks (eager mode, one thread).
+"""PyTorch peer of the Adjoint benchmarks (eager mode, THREADS threads, default 1).
 
-Run by benchmarks/src/systems/pytorch.ts as `python3 torch_bench.py WORKLOADS_JSON`. It reads the workloads'
+Run by benchmarks/src/systems/pytorch.ts as `python3 torch_bench.py WORKLOADS_JSON [THREADS]`. It reads the workloads'
 starting data written by benchmarks/src/workloads.ts (so it trains on exactly the same numbers), then answers
 one JSON request per stdin line with one JSON line on stdout. The first line it prints says whether torch
 could be imported. Requests:
@@ -22,9 +22,10 @@ import re
 import sys
 import time
 
-# One thread everywhere, set before torch (and its BLAS / OpenMP runtime) is loaded.
+# The thread count everywhere (argv[2], default 1), set before torch (and its BLAS / OpenMP runtime) is loaded.
+THREADS = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2].isdigit() else "1"
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = "1"
+    os.environ[var] = THREADS
 
 
 def reply(obj):
@@ -93,7 +94,21 @@ def main():
     nn = torch.nn
     state = {}
 
+    def build_lenet(w):
+        # benchmarks/src/lenet.ts; the arrays p0..p9 are its parameters in this parameters() order.
+        model = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        )
+        with torch.no_grad():
+            for i, p in enumerate(model.parameters()):
+                p.copy_(torch.from_numpy(w["data"][f"p{i}"].copy()))
+        return model
+
     def build_model(w):
+        if w.get("arch") == "lenet5":
+            return build_lenet(w)
         sizes = w["sizes"]
         layers = []
         for l in range(len(sizes) - 1):
