@@ -1,5 +1,5 @@
 /**
- * Threads in Chromium: the W2, W3 and W4 training steps with `threads` 1 and 2, in one run:
+ * Threads in Chromium: the W2, W3, W4 and W5 (LeNet-5) training steps with `threads` 1 and 2, in one run:
  * `pnpm bench:browser-threads` (ROUNDS=n, default 5).
  *
  * The page is cross-origin isolated (served with COOP/COEP) and the steps run in a dedicated worker, as
@@ -21,7 +21,7 @@ import type { WorkloadId } from "../workloads";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = resolve(HERE, "../../results");
-const IDS: WorkloadId[] = ["W2", "W3", "W4"];
+const IDS: WorkloadId[] = ["W2", "W3", "W4", "W5"];
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const BUDGET_MS = 800;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
