@@ -1,17 +1,19 @@
 /**
- * The speed-up of Adjoint's training step on 2 threads over 1, interleaved: for each workload, both
- * kernels live side by side and are timed in alternating rounds (the order flipping every round), so a
- * burst of load from elsewhere on the shared machine hits both; each round gives one ratio t(1)/t(2).
- * The harness (pnpm bench) times systems one after the other, which on a shared 2-core machine mixes the
- * load of different moments into the ratio.
+ * The speed-up of Adjoint's training step on more threads over 1, interleaved: for each workload, every
+ * variant's kernel lives side by side and they are timed in rounds (the order rotating every round), so
+ * a burst of load from elsewhere on the shared machine hits all of them; each round gives one ratio
+ * t(1 thread)/t(variant) per variant. (The harness, pnpm bench, times systems one after the other, which
+ * on a shared 2-core machine mixes the load of different moments into its ratios.)
  *
- *   npx tsx benchmarks/src/thread-speedup.ts [--only W3,W4] [--rounds 15] [--threads 2]
+ *   npx tsx benchmarks/src/thread-speedup.ts [--only W3,W4] [--rounds 15] [--threads 2] [--slices 2]
+ *
+ * --slices 1,2,4 compares slices per thread (compile's slicesPerThread) in the same run.
  */
 import { cpus, loadavg } from "node:os";
+import { compile, type Kernel } from "adjoint";
 import { median } from "./stats";
-import { createAdjointSystem } from "./systems/adjoint";
-import { isSkip, type Runner } from "./systems/types";
-import { buildWorkloads } from "./workloads";
+import { workloadLoss } from "./systems/adjoint";
+import { buildWorkloads, type Workload } from "./workloads";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -19,43 +21,64 @@ const arg = (name: string, fallback: string) => {
 };
 const rounds = Number(arg("--rounds", "15"));
 const threads = Number(arg("--threads", "2"));
+const slices = arg("--slices", "2").split(",").map(Number);
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(" ");
 
+/** The workload's training step compiled as trainStep does (loss and updates), with these options. */
+async function stepKernel(w: Workload, threads: number, slicesPerThread?: number): Promise<Kernel> {
+  const { loss, optimizer } = workloadLoss(w);
+  const u = optimizer.minimize(loss);
+  const kernel = compile({ loss: u.loss! }, { updates: u.updates, threads, slicesPerThread, cache: false });
+  await kernel.whenReady();
+  kernel.inputs.x.set(w.x);
+  if (w.labels) kernel.inputs.y.set(w.labels);
+  if (w.target) kernel.inputs.t.set(w.target);
+  return kernel;
+}
+
 console.log(`${cpus()[0]?.model} ×${cpus().length}, node ${process.version}; load ${load()}`);
 for (const w of buildWorkloads(arg("--only", "W2,W3,W4").split(","))) {
-  const runners: Runner[] = [];
-  for (const n of [1, threads]) {
-    const r = await createAdjointSystem(n).setup(w);
-    if (isSkip(r)) throw new Error(`${w.id}: ${r.reason}`);
-    runners.push(r);
-  }
-  // About 60 ms of steps per sample.
+  const names = [
+    "1 thread",
+    ...slices.map((s) => `${threads} threads, ${s} slice${s > 1 ? "s" : ""}/thread`),
+  ];
+  const kernels = [
+    await stepKernel(w, 1),
+    ...(await Promise.all(slices.map((s) => stepKernel(w, threads, s)))),
+  ];
+  // About 60 ms of steps per sample (after a warm-up).
+  for (const k of kernels) for (let i = 0; i < 20; i++) k.run();
   const t0 = performance.now();
-  for (let i = 0; i < 20; i++) runners[0].step();
-  const per = (performance.now() - t0) / 20;
-  const steps = Math.max(3, Math.round(60 / per));
-  for (const r of runners) for (let i = 0; i < steps; i++) r.step();
-  const ms: number[][] = [[], []];
-  const ratios: number[] = [];
+  for (let i = 0; i < 20; i++) kernels[0].run();
+  const steps = Math.max(3, Math.round(60 / ((performance.now() - t0) / 20)));
+  for (const k of kernels) for (let i = 0; i < steps; i++) k.run();
+  const ms: number[][] = kernels.map(() => []);
+  const ratios: number[][] = kernels.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    const t: number[] = [0, 0];
-    for (const i of round & 1 ? [1, 0] : [0, 1]) {
+    const t = kernels.map(() => 0);
+    for (let j = 0; j < kernels.length; j++) {
+      const i = (j + round) % kernels.length;
       const s = performance.now();
-      for (let n = 0; n < steps; n++) runners[i].step();
+      for (let n = 0; n < steps; n++) kernels[i].run();
       t[i] = (performance.now() - s) / steps;
       ms[i].push(t[i]);
     }
-    ratios.push(t[0] / t[1]);
+    for (let i = 0; i < kernels.length; i++) ratios[i].push(t[0] / t[i]);
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
   const fmt = (x: number) => (x < 10 ? x.toFixed(3) : x.toFixed(1));
-  console.log(
-    `${w.id}: ${fmt(median(ms[0]))} ms → ${fmt(median(ms[1]))} ms per step; speed-up ${median(ratios).toFixed(2)}× ` +
-      `(median of ${rounds} rounds; min ${sorted[0].toFixed(2)}, max ${sorted[rounds - 1].toFixed(2)}; load ${load()})`,
-  );
-  for (const r of runners) await r.dispose?.();
+  console.log(`${w.id} (${rounds} rounds of ${steps} steps; load at the end ${load()}):`);
+  for (let i = 0; i < kernels.length; i++) {
+    const sorted = [...ratios[i]].sort((a, b) => a - b);
+    console.log(
+      `  ${names[i].padEnd(26)} ${fmt(median(ms[i])).padStart(7)} ms/step` +
+        (i === 0
+          ? ""
+          : `  speed-up ${median(ratios[i]).toFixed(2)}× [${sorted[0].toFixed(2)}–${sorted[rounds - 1].toFixed(2)}]`),
+    );
+  }
+  for (const k of kernels) await k.dispose();
 }
 process.exit(0);

@@ -58,7 +58,8 @@ export function createAdjointSystem(threads: number): System {
   };
 }
 
-async function setupAdjoint(w: Workload, threads: number): Promise<Runner> {
+/** The workload's loss over its net, and its optimizer (thread-speedup.ts compiles them its own way too). */
+export function workloadLoss(w: Workload): { loss: Tensor; optimizer: ReturnType<typeof optimizerOf> } {
   const { g, logits } = buildNet(w);
   let loss: Tensor;
   if (w.loss === "softmax-ce") {
@@ -68,7 +69,12 @@ async function setupAdjoint(w: Workload, threads: number): Promise<Runner> {
     const t = g.input("t", [w.batch, w.sizes[w.sizes.length - 1]]);
     loss = mseLoss(logits, t, w.loss === "mse-sum" ? "sum" : "mean");
   }
-  const step = trainStep(loss, optimizerOf(w), { threads });
+  return { loss, optimizer: optimizerOf(w) };
+}
+
+async function setupAdjoint(w: Workload, threads: number): Promise<Runner> {
+  const { loss, optimizer } = workloadLoss(w);
+  const step = trainStep(loss, optimizer, { threads });
   // Time the steps that run on the workers (until they have started, the main thread runs their share).
   await (step.kernel as unknown as { compiled: { whenReady(): Promise<void> } }).compiled.whenReady();
   step.inputs.x.set(w.x);

@@ -2,7 +2,14 @@
 import { bin, cond, type Expr, id, index, num } from "@adjoint/core";
 import type { Program } from "../program";
 import type { Group } from "../schedule/fuse";
-import { isSmallMatmul, JS_KU, JS_MR, JS_NR, MATMUL_TILE_FLOATS } from "../schedule/matmul-lowering";
+import {
+  isSmallMatmul,
+  JS_KU,
+  JS_MR,
+  JS_NR,
+  MATMUL_TILE_FLOATS,
+  matmulScratchFloats,
+} from "../schedule/matmul-lowering";
 import { affine, assign, block, constDecl, F, forLoop, letDecl, load, type Stmt } from "./ast";
 import {
   baseIndex,
@@ -14,6 +21,7 @@ import {
   storeOutputs,
 } from "./context";
 import { contiguous } from "./loops";
+import { forkJoin, share } from "./parallel";
 
 /**
  * A register-blocked matmul, GotoBLAS-style: A is packed once into MR-row panels and each NR-column
@@ -28,12 +36,52 @@ import { contiguous } from "./loops";
  * with no overflow check ahead of the bounds check).
  */
 export const renderMatmulJs: Renderer = (g, ctx) => {
+  const { batch, m, n, k } = matmulGeometry(ctx, g);
+  const par = ctx.parallel;
+  const panels = Math.ceil(n / JS_NR);
+  const parts = Math.min(par?.slices ?? 1, panels);
+  if (!par || parts < 2 || m * n * k * batch < par.minMacs || epilogueOverwritesOperand(g, ctx)) {
+    return renderMatmulColumns(g, ctx, 0, n, ctx.plan.scratch);
+  }
+  // Split by column panels: each slice packs A itself and has scratch of its own (slices run at once).
+  const memory = ctx.schedule.program.graph.memory;
+  const slices = Array.from({ length: parts }, (_, s) => {
+    const [p0, p1] = share(panels, parts, s);
+    const scratch = memory.allocate(matmulScratchFloats(m, k)) / 4;
+    return renderMatmulColumns(g, ctx, p0 * JS_NR, Math.min(n, p1 * JS_NR), scratch);
+  });
+  return forkJoin(par, slices);
+};
+
+/**
+ * Whether a stored output of the group overlaps the memory its operands are read from (an optimizer
+ * update written in place into a weight the product reads): the tiles store as they go, so such a product
+ * must not be split (another slice could still be packing the old value).
+ */
+function epilogueOverwritesOperand(g: Group, ctx: RenderContext): boolean {
+  const { batch, m, n, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  const span = (base: number, strides: number[], dims: number[]) => [
+    base,
+    base + 1 + dims.reduce((e, d, i) => e + (d - 1) * Math.abs(strides[i]), 0),
+  ];
+  const operands = [span(aBase, sA, [batch, m, k]), span(bBase, sB, [batch, k, n])];
+  const p = ctx.schedule.program;
+  return g.outputs.some((o) => {
+    const start = ctx.plan.location.get(o)!;
+    const end = start + p.nodes[o].shape.reduce((x, d) => x * d, 1);
+    return operands.some(([a, b]) => start < b && a < end);
+  });
+}
+
+/** The register-blocked product of columns [j0lo, j0hi) of C (j0lo a multiple of NR), with scratch at S. */
+function renderMatmulColumns(g: Group, ctx: RenderContext, j0lo: number, j0hi: number, S: number): Stmt[] {
   const p = ctx.schedule.program;
   const mm = p.nodes[g.root!];
-  const { batch, m, n, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  const { batch, m, k, aBase, bBase, sA, sB } = matmulGeometry(ctx, g);
+  const n = j0hi;
   const MR = JS_MR;
   const NR = JS_NR;
-  const S = ctx.plan.scratch; // MR·NR floats: the C tile
+  // S: MR·NR floats, the C tile
   const U = JS_KU;
   const kP = Math.ceil(k / U) * U; // k padded to the unroll (zeros in both panels)
   const P = S + MATMUL_TILE_FLOATS; // NR·kP floats: the packed B panel
@@ -124,7 +172,7 @@ export const renderMatmulJs: Renderer = (g, ctx) => {
       packA,
       forLoop(
         "j0",
-        num(0),
+        num(j0lo),
         num(n),
         [
           constDecl("cols", minTile(n, "j0", NR)),
@@ -136,7 +184,7 @@ export const renderMatmulJs: Renderer = (g, ctx) => {
       ),
     ]),
   ];
-};
+}
 
 function range(count: number): number[] {
   return Array.from({ length: count }, (_, i) => i);

@@ -79,10 +79,6 @@ const WORKER_MAIN = `function adjointWorker(d, onExit, observeGc) {
         return;
       }
       const inject = Atomics.load(I, ${INJECT});
-      if (inject === t + 1) {
-        Atomics.store(I, ${INJECT}, 0);
-        report(new Error("a fault injected by a test"));
-      }
       if (inject === -(t + 1)) {
         Atomics.store(I, ${INJECT}, 0);
         for (let i = 0; i < 2000; i++) garbage = new Array(4096).fill(i);
@@ -106,6 +102,10 @@ const WORKER_MAIN = `function adjointWorker(d, onExit, observeGc) {
           return;
         }
         try {
+          if (Atomics.load(I, ${INJECT}) === t + 1) {
+            Atomics.store(I, ${INJECT}, 0);
+            throw new Error("a fault injected by a test");
+          }
           jobs(job, (w & 0xffff) - 1);
         } catch (e) {
           report(e);
