@@ -4,6 +4,8 @@
  *   pnpm bench                 full run, writes benchmarks/results/latest.{md,json}
  *   pnpm bench --quick         a few steps per case (CI: checks that everything runs), writes nothing
  *   pnpm bench --only W3,W4    some workloads only (also --systems jax-js,tfjs-wasm; --out DIR; --no-write)
+ *   pnpm bench --rounds 5      time every training case 5 times per workload, systems in alternating order
+ *                              (medians over rounds: what the threads table wants on a noisy machine)
  *
  * This file is the command line; the run is in run.ts, one case in cases.ts, the timing loop in timing.ts,
  * memory and GC in memory.ts, the agreement checks in correctness.ts, and what is compared in registry.ts
@@ -47,12 +49,17 @@ export function parseArgs(argv: string[]): BenchOptions {
       case "--no-write":
         opts.outDir = null;
         break;
+      case "--rounds":
+        opts.rounds = Number(value());
+        if (!(Number.isInteger(opts.rounds) && opts.rounds >= 1))
+          throw new Error(`--rounds takes a whole number ≥ 1, got ${inline ?? argv[i]}`);
+        break;
       case "--time":
         opts.timeMs = Number(value());
         break;
       default:
         throw new Error(
-          `unknown argument ${argv[i]} (known: --quick --only W3,W4 --systems a,b --out DIR --no-write --time MS)`,
+          `unknown argument ${argv[i]} (known: --quick --only W3,W4 --systems a,b --out DIR --no-write --time MS --rounds N)`,
         );
     }
   }

@@ -35,6 +35,58 @@ function kb(bytes: number | undefined): string {
   return bytes === undefined ? "–" : (bytes / 1024).toFixed(0);
 }
 
+/** Why a peer has no 2-thread row (found out, not assumed: see benchmarks/README.md). */
+const NO_SECOND_THREAD: Record<string, string> = {
+  "tfjs-wasm":
+    "its threaded build does not run threaded in Node (tfjs turns WASM_HAS_MULTITHREAD_SUPPORT off under Node; forced on, getThreadsCount() stays 1)",
+  "jax-js": "one thread in Node (its wasm device has no worker pool there)",
+};
+
+/** Issue #14's table: each system at 1 and 2 threads, and the speed-up of 2 over 1. */
+function threadsTable(r: BenchReport): string[] {
+  const find = (sys: string, w: string) => r.train.find((c) => c.system === sys && c.workload === w);
+  const t = (c: TrainCase | undefined) => (c?.status === "ok" ? c.time : undefined);
+  const cell = (c: TrainCase | undefined) =>
+    !c ? "" : c.status !== "ok" ? c.status : `${ms(c.time?.median)} [${ms(c.time?.min)}–${ms(c.time?.max)}]`;
+  const rows: string[][] = [];
+  for (const w of r.workloads) {
+    for (const sys of ["adjoint", "pytorch", "tfjs-wasm", "jax-js"]) {
+      const one = find(sys, w.id);
+      const two = find(`${sys}-2t`, w.id);
+      if (!one && !two) continue;
+      const a = t(one);
+      const b = t(two);
+      rows.push([
+        w.id,
+        sys,
+        cell(one),
+        two ? cell(two) : `– (${NO_SECOND_THREAD[sys] ?? "not run"})`,
+        a && b ? `${(a.median / b.median).toFixed(2)}×` : "–",
+      ]);
+    }
+    const ratio = (n: "" | "-2t") => {
+      const a = t(find(`adjoint${n}`, w.id));
+      const p = t(find(`pytorch${n}`, w.id));
+      return a && p ? (a.median / p.median).toFixed(2) : "–";
+    };
+    if (find("adjoint", w.id) && find("pytorch", w.id))
+      rows.push([w.id, "adjoint / pytorch", `${ratio("")}×`, `${ratio("-2t")}×`, ""]);
+  }
+  if (!rows.length) return [];
+  const spread =
+    r.rounds > 1
+      ? `median over ${r.rounds} rounds (systems in alternating order), [min–max] of the round medians`
+      : "median [min–max] over samples (one round: use --rounds N to interleave)";
+  return [
+    "## Threads: 1 and 2, speed-up of 2 over 1",
+    "",
+    `ms/step, ${spread}. The last row of a workload is Adjoint's time over PyTorch's at the same thread count.`,
+    "",
+    table(["workload", "system", "1 thread", "2 threads", "speed-up"], rows),
+    "",
+  ];
+}
+
 export function renderMarkdown(r: BenchReport): string {
   const out: string[] = [];
   const wids = r.workloads.map((w) => w.id);
@@ -75,6 +127,8 @@ export function renderMarkdown(r: BenchReport): string {
   }
   for (const [k, ws] of notes) out.push(`- ${k} (${ws.join(", ")})`);
   if (notes.size) out.push("");
+
+  out.push(...threadsTable(r));
 
   out.push("## Training step, details");
   out.push("");

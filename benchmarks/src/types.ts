@@ -11,6 +11,11 @@ export interface BenchOptions {
   systems?: string[];
   /** Where latest.md / latest.json go; null writes nothing. Default benchmarks/results (full) or nothing (quick). */
   outDir?: string | null;
+  /**
+   * Training cases are timed this many times per workload, the systems in alternating order (default 1);
+   * a case's figure is then the median over rounds and its range the min–max of the round medians.
+   */
+  rounds?: number;
   /** Time budget per timed case in ms (full mode default 2000). */
   timeMs?: number;
   /** Replaces the adjoint system (benchmarks/src/systems/adjoint.ts) — e.g. from the CLI. */
@@ -27,6 +32,8 @@ export interface Stats {
   max: number;
   samples: number;
   stepsPerSample: number;
+  /** True when median/min/max are over rounds' medians (BenchOptions.rounds), not over samples. */
+  rounds?: boolean;
 }
 
 export interface MemoryStats {
@@ -102,6 +109,8 @@ export interface BenchReport {
     loadAverage: [number, number];
   };
   settings: Settings;
+  /** BenchOptions.rounds. */
+  rounds: number;
   systems: Record<string, string>;
   workloads: {
     id: string;
