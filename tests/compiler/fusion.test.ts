@@ -108,6 +108,39 @@ describe("fusion", () => {
     expect(afterFused.some((v, i) => v.some((x, j) => x !== before[i][j]))).toBe(true);
   });
 
+  it("relu's backward mask step(y) is computed in the backward's loop, never stored by the forward", () => {
+    const m = mlp([16, 32, 24, 4], 8);
+    const k = compile({ loss: m.loss }, { updates: sgd(m, 0.05) });
+    const lines = k.programText.split("\n");
+    const groupOfNode = new Map<string, number>();
+    for (const line of lines) {
+      const g = /^(%\d+) = .*# group (\d+) /.exec(line);
+      if (g) groupOfNode.set(g[1], Number(g[2]));
+    }
+    const masks = lines.flatMap((line) => {
+      const s = /^(%\d+) = step\S* (%\d+) /.exec(line);
+      return s ? [{ mask: s[1], of: s[2] }] : [];
+    });
+    expect(masks).toHaveLength(2);
+    for (const { mask, of } of masks) {
+      // Read from the relu output (stored anyway), in a later loop than the one computing it ...
+      expect(lines.find((l) => l.startsWith(`${of} = `))).toMatch(/= relu /);
+      expect(groupOfNode.get(mask)).toBeGreaterThan(groupOfNode.get(of)!);
+      // ... and the mask itself is never stored (the program text marks stored members "stored").
+      const line = lines.find((l) => l.startsWith(`${mask} = `))!;
+      expect(line).not.toMatch(/ stored\s*$/);
+      expect(lines.find((l) => l.startsWith(`${of} = `))).toMatch(/ stored\s*$/);
+    }
+    // The same step as the reference interpreter.
+    const before = m.params.map((p) => Float32Array.from(p.value));
+    const ref = evaluate(m.loss, m.feeds);
+    k.run(m.feeds);
+    expect(k.outputs.loss[0]).toBeCloseTo(ref[0], 5);
+    m.params.forEach((p, i) => {
+      p.value.set(before[i]);
+    });
+  });
+
   it("the source of a small fused kernel: y = sum(relu(2x + 1)) for x [2,3]", () => {
     const g = new Graph();
     const x = g.input("x", [2, 3]);

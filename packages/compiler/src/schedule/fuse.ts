@@ -118,6 +118,18 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
   const canPull = (id: number, g: Group): boolean =>
     p.nodes[id].inputs.every((i) => (pending.has(i) ? canPull(i, g) : readable(i, g, p.nodes[id].shape)));
 
+  /**
+   * A 0/1 mask of a value that is stored anyway (relu's derivative step(y), read only by the backward)
+   * waits like a leaf-only node and is pulled into its consumer's loop: recomputing one comparison there
+   * is cheaper than storing the mask in the forward loop and loading it back.
+   */
+  const isDeferredMask = (id: number): boolean => {
+    const n = p.nodes[id];
+    if (n.op !== "step" || out.has(id)) return false;
+    const b = baseOf(n.inputs[0]);
+    return b !== null && groupOf.has(b) && !pending.has(b);
+  };
+
   for (const n of p.nodes) {
     if (!isCompute(n.id)) continue;
     const kind = getOp(n.op).kind;
@@ -131,7 +143,7 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
         const b = baseOf(i);
         return b === null || (!groupOf.has(b) && !isCompute(b)) || pullable(i, n.shape);
       });
-      if (sourceOnly) {
+      if (sourceOnly || isDeferredMask(n.id)) {
         pending.add(n.id);
         continue;
       }

@@ -56,7 +56,10 @@ defineUnary({
   name: "relu",
   scalar: (x) => (x > 0 ? x : 0),
   js: (x) => cond(bin(">", x, num(0)), x, num(0)),
-  vjp: (g, x) => g.mul(step(x)),
+  // step(y) equals step(x) everywhere (y > 0 exactly where x > 0; NaN gives 0 in both), but y is stored
+  // anyway (the next layer's weight gradient or a pool's backward reads it): the backward recomputes the
+  // mask from y inside its own loop instead of the forward storing a 0/1 mask the size of the activation.
+  vjp: (g, _x, y) => g.mul(step(y)),
 });
 
 defineUnary({
