@@ -1,5 +1,5 @@
 /**
- * The single-thread wasm matmul at 512³ and at the workloads' own shapes (W2, W4: forward products and their
+ * The single-thread wasm matmul at 512³ and at the workloads' own shapes (W3, W4: forward products and their
  * transposed gradient products), against the 128-bit FMA ceiling, all in one run:
  *
  *   npx tsx benchmarks/src/matmul-shapes.ts [seconds per shape, default 8]
@@ -19,8 +19,8 @@ import { makeKernel } from "./matmul-wasm";
 /** m, k, n (the issue's m×k×n naming), A stored transposed, B stored transposed. */
 type Shape = { name: string; m: number; k: number; n: number; transA?: boolean; transB?: boolean };
 const shapes: Shape[] = [
-  { name: "W2 fwd 64×784×128", m: 64, k: 784, n: 128 },
-  { name: "W2 dW 784×64×128 Aᵀ·B", m: 784, k: 64, n: 128, transA: true },
+  { name: "W3 fwd 64×784×128", m: 64, k: 784, n: 128 },
+  { name: "W3 dW 784×64×128 Aᵀ·B", m: 784, k: 64, n: 128, transA: true },
   { name: "W4 fwd 128×784×1024", m: 128, k: 784, n: 1024 },
   { name: "W4 fwd 128×1024×1024", m: 128, k: 1024, n: 1024 },
   { name: "W4 dW 784×128×1024 Aᵀ·B", m: 784, k: 128, n: 1024, transA: true },

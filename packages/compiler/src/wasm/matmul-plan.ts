@@ -253,7 +253,7 @@ function extentC(spec: MatmulSpec, m: number): number {
 
 /**
  * Row-major A is packed by default only for outputs at least this wide: a pass over A is paid per M and K
- * block and repaid over n / tileCols panels; at n = 128 (W2) it cost ~2%, at n = 1024 (W4) it gained 1-3%.
+ * block and repaid over n / tileCols panels; at n = 128 (W3) it cost ~2%, at n = 1024 (W4) it gained 1-3%.
  */
 export const PACK_ROW_MAJOR_A_MIN_N = 256;
 
