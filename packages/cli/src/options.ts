@@ -180,6 +180,9 @@ export function addTrainOptions(cmd: Command): Command {
     .addOption(
       opt(
         "--threads <n>",
+        // Default 1: on this shared 2-core machine, interleaved 1- vs 2-thread runs
+        // (benchmarks/src/thread-speedup.ts) ranged from 0.83× to 1.53× with the load, so "faster with the
+        // cores" is not shown yet (README, Threads).
         "threads of the training step: its large products run split over worker threads (same results)",
         "1",
       ),

@@ -12,10 +12,12 @@ import { block, call, exprStmt, ifStmt, note, ret, type Stmt } from "./ast";
 import type { DimSlice } from "./loops";
 
 /**
- * Products below this many multiply-adds stay on one thread. Not measured yet (the shared machine was
- * too loaded for a threshold to mean anything): a fork/join costs a few microseconds (two wake-ups, or
- * spins, and caches warmed twice), while 2^17 multiply-adds take ~5 µs on one core at 50 GFLOP/s, so a
- * split below that cannot pay off.
+ * Products below this many multiply-adds stay on one thread. From benchmarks/src/split-threshold.ts (one
+ * product, threads 1 vs 2 interleaved, 16×32×32 … 128×512×512, the three orientations). In the least
+ * loaded of three sweeps (load 1.6), in the orientation timed while the second core was free (A·Bᵀ),
+ * every product from 2^17 (32×64×64, 128×32×32: 1.39–1.42×) up paid (1.25–1.93×) and every smaller one
+ * lost (0.42–0.89×: a fork/join costs a few µs). In the other orientations of that sweep, and in whole
+ * sweeps at load 3–5, no split paid at any size (0.8–1.0× at 2^22–2^25): the second core was taken.
  */
 export const THREAD_MIN_MACS = 1 << 17;
 
@@ -35,10 +37,12 @@ export interface ParallelBuild {
 }
 
 /**
- * Slices per thread in a job. With 1 (one slice per thread), a worker descheduled by another process on
- * the shared 2-core machine kept the main thread waiting for half the product: interleaved runs of
- * benchmarks/src/thread-speedup.ts at load ~3 gave W3 0.89× and W4 0.97× on 2 threads; with 2 (threads
- * claim slices as they come free), 1.23× and 1.53× at the same load, a few minutes later.
+ * Slices per thread in a job. With 1, a worker descheduled by another process on the shared 2-core
+ * machine keeps the main thread waiting for half the product; with 2, for a quarter at most. Measured
+ * (benchmarks/src/thread-speedup.ts, 2 threads over 1): 1 slice at load 3.4 gave W3 0.89×, W4 0.97×, and
+ * 2 slices at load 3.2 a few minutes later 1.23×, 1.53×; but 1 and 2 side by side in one run, at load 6–11,
+ * did not separate (W3 0.95× / 0.71×, then 0.86× / 0.83×; W4 0.94× / 0.80×, then 1.11× / 1.13×; every
+ * range 0.1–2.2×). 2 is kept for the bound on a late worker, not for a measured gain.
  */
 export const SLICES_PER_THREAD = 2;
 
