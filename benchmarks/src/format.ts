@@ -1,5 +1,5 @@
 /** Numbers and workloads as the progress log and the report print them. */
-import type { Workload } from "./workloads";
+import { isLenet, type Workload } from "./workloads";
 
 export function fmtGflops(v: number): string {
   return v >= 1 ? v.toFixed(2) : v.toPrecision(2);
@@ -26,5 +26,8 @@ export function describeWorkload(w: Workload): string {
     "mse-sum": "MSE (sum)",
     "softmax-ce": "softmax cross-entropy (mean)",
   }[w.loss];
-  return `${w.sizes.join("→")}, ${w.activation}, ${loss}, batch ${w.batch}, ${opt}`;
+  const net = isLenet(w)
+    ? "LeNet-5 (conv 1→6 5×5 pad 2, ReLU, max pool 2, conv 6→16 5×5, ReLU, max pool 2, 400→120→84→10)"
+    : `${w.sizes.join("→")}, ${w.activation}`;
+  return `${net}, ${loss}, batch ${w.batch}, ${opt}`;
 }
