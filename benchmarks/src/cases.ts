@@ -62,7 +62,8 @@ export async function runTrainCase(
     if (isAsync) await ret;
     c.firstStepMs = performance.now() - t1;
     c.firstLoss = await r.loss();
-    if (s.correctnessSteps > 0 && CORRECTNESS_WORKLOADS.includes(w.id)) await correctnessSteps(c, r, s, isAsync);
+    if (s.correctnessSteps > 0 && CORRECTNESS_WORKLOADS.includes(w.id))
+      await correctnessSteps(c, r, s, isAsync);
     const step = () => r.step();
     if (r.selfTime) {
       const samples = await r.selfTime({
