@@ -9,37 +9,26 @@
  * so the figure to read is the median over rounds of the ratio measured back to back in one round.
  * Writes benchmarks/results/browser-threads.{md,json}.
  */
-import { execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { loadavg } from "node:os";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildPages } from "../../../tests/browser/build-pages";
-import { CHROMIUM, chromiumPath, launchChromium, serveStatic } from "../../../tests/browser/harness";
+import { chromiumVersion, median, processorName, withBenchPage, writeReport } from "../browser/bench-page";
 import type { StepTiming } from "../browser/timing";
 import type { WorkloadId } from "../workloads";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const OUT = resolve(HERE, "../../results");
 const IDS: WorkloadId[] = ["W2", "W3", "W4", "W5"];
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const BUDGET_MS = 800;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ISOLATION = {
   "Cross-Origin-Opener-Policy": "same-origin",
   "Cross-Origin-Embedder-Policy": "require-corp",
 };
 
 async function main(): Promise<void> {
-  if (!chromiumPath()) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-  const dir = await buildPages(["threads"], HERE);
-  const server = await serveStatic(dir, { headers: ISOLATION });
-  const chromium = await launchChromium();
   const loadBefore = loadavg()[0];
-  try {
-    const page = await chromium.context.newPage();
-    await page.goto(`${server.url}threads.html`);
-    await page.waitForFunction(() => typeof window.adjointThreadsBench === "function");
+  const ready = () => typeof window.adjointThreadsBench === "function";
+  await withBenchPage("threads", HERE, { headers: ISOLATION, ready }, async (page) => {
     let engine = "";
     const timings: Record<string, { one: StepTiming[]; two: StepTiming[]; ratios: number[] }> =
       Object.fromEntries(IDS.map((id) => [id, { one: [], two: [], ratios: [] }]));
@@ -72,10 +61,7 @@ async function main(): Promise<void> {
         `round ${round + 1}/${ROUNDS}: ${IDS.map((id) => `${id} ${timings[id].ratios[round].toFixed(2)}×`).join("; ")}`,
       );
     }
-    const version = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8" })
-      .split("\n")
-      .find((l) => l.startsWith("Chromium"))
-      ?.trim();
+    const version = chromiumVersion();
     const rows = IDS.map((id) => {
       const t = timings[id];
       return {
@@ -89,12 +75,11 @@ async function main(): Promise<void> {
     });
     const about = {
       date: new Date().toISOString(),
-      processor: `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores`,
+      processor: processorName(),
       load: `load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`,
       chromium: `${version ?? "Chromium"} (${engine}), headless, cross-origin isolated page, steps in a dedicated worker`,
       rounds: ROUNDS,
     };
-    writeFileSync(join(OUT, "browser-threads.json"), `${JSON.stringify({ ...about, rows }, null, 2)}\n`);
     const md = [
       "# Adjoint training steps in Chromium: 1 and 2 threads",
       "",
@@ -110,13 +95,8 @@ async function main(): Promise<void> {
       ),
       "",
     ].join("\n");
-    writeFileSync(join(OUT, "browser-threads.md"), md);
-    console.log(md);
-  } finally {
-    await chromium.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    writeReport("browser-threads", about, rows, md);
+  });
 }
 
 await main();

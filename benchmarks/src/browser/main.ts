@@ -6,33 +6,21 @@
  * 127.0.0.1 to Debian's Chromium. The two sides alternate for several rounds (the machine is shared and
  * noisy) and each side keeps its best round's median. Writes benchmarks/results/browser.{md,json}.
  */
-import { execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { wasmStatus } from "adjoint";
-import { buildPages } from "../../../tests/browser/build-pages";
-import { CHROMIUM, chromiumPath, launchChromium, serveStatic } from "../../../tests/browser/harness";
 import type { WorkloadId } from "../workloads";
+import { chromiumVersion, median, processorName, withBenchPage, writeReport } from "./bench-page";
 import { type StepTiming, timeWorkload } from "./timing";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const OUT = resolve(HERE, "../../results");
 const IDS: WorkloadId[] = ["W2", "W3"];
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const BUDGET_MS = 800;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
-  if (!chromiumPath()) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-  const dir = await buildPages(["bench"], HERE);
-  const server = await serveStatic(dir);
-  const chromium = await launchChromium();
-  try {
-    const page = await chromium.context.newPage();
-    await page.goto(`${server.url}bench.html`);
-    await page.waitForFunction(() => typeof window.adjointBench === "function");
+  const ready = () => typeof window.adjointBench === "function";
+  await withBenchPage("bench", HERE, { ready }, async (page) => {
     const best: Record<"node" | "chromium", Record<string, StepTiming>> = { node: {}, chromium: {} };
     let chromiumEngine = "";
     const keep = (side: "node" | "chromium", t: StepTiming) => {
@@ -57,10 +45,7 @@ async function main(): Promise<void> {
         `round ${round + 1}/${ROUNDS}: ${IDS.map((id) => `${id} chromium/node ${roundRatios[id][round].toFixed(2)}`).join("; ")}`,
       );
     }
-    const version = execFileSync(CHROMIUM, ["--version"], { encoding: "utf8" })
-      .split("\n")
-      .filter((l) => l.startsWith("Chromium"))[0]
-      ?.trim();
+    const version = chromiumVersion();
     const rows = IDS.map((id) => ({
       id,
       nodeMs: best.node[id].medianMs,
@@ -76,12 +61,11 @@ async function main(): Promise<void> {
     }));
     const about = {
       date: new Date().toISOString(),
-      processor: `${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores`,
+      processor: processorName(),
       node: `${process.version} (${wasmStatus()})`,
       chromium: `${version ?? "chromium"} (${chromiumEngine}), headless, page main thread`,
       rounds: ROUNDS,
     };
-    writeFileSync(join(OUT, "browser.json"), `${JSON.stringify({ ...about, rows }, null, 2)}\n`);
     const md = [
       "# Adjoint training steps: Chromium vs Node",
       "",
@@ -97,13 +81,8 @@ async function main(): Promise<void> {
       ),
       "",
     ].join("\n");
-    writeFileSync(join(OUT, "browser.md"), md);
-    console.log(md);
-  } finally {
-    await chromium.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+    writeReport("browser", about, rows, md);
+  });
 }
 
 await main();
