@@ -207,3 +207,17 @@ describe("bad window arguments are errors at graph-build time", () => {
     expect(() => firstMaxMask(x, [3])).toThrow(/firstMaxMask: axis 3 is out of range/);
   });
 });
+
+describe("the interpreter on a training batch's sizes", () => {
+  it("firstMaxMask of a LeNet conv layer's output (301,056 values) evaluates", () => {
+    // It spread the reduction map into Math.max(...), which overflows the stack at this size.
+    const g = new Graph();
+    const x = g.input("x", [64, 6, 28, 28]);
+    const windows = slidingWindows(x, { kernel: 2, stride: 2 }); // [64, 6, 2, 2, 14, 14]
+    const mask = evaluate(firstMaxMask(windows, [2, 3]), { x: rnd(64 * 6 * 28 * 28, 11) });
+    expect(mask.length).toBe(64 * 6 * 28 * 28);
+    let ones = 0;
+    for (const m of mask) ones += m;
+    expect(ones).toBe(64 * 6 * 14 * 14); // one first maximum per 2×2 window
+  });
+});

@@ -182,7 +182,9 @@ defineOp({
   },
   evaluate([x], node) {
     const map = reductionMap(node.shape, node.attrs.axes as number[]);
-    const groups = map.length === 0 ? 0 : Math.max(...map) + 1;
+    // A loop, not Math.max(...map): spreading a map of a few hundred thousand entries overflows the stack.
+    let groups = 0;
+    for (let i = 0; i < map.length; i++) if (map[i] >= groups) groups = map[i] + 1;
     const best = new Int32Array(groups).fill(-1);
     for (let i = 0; i < x.length; i++) {
       const b = best[map[i]];
