@@ -12,29 +12,34 @@ import { calibrate, choosePlan, isThenable, timeWithTinybench } from "./timing";
 import type { InferCase, Settings, TrainCase } from "./types";
 import type { Workload } from "./workloads";
 
-async function runSteps(r: Runner, n: number, isAsync: boolean): Promise<void> {
-  if (n <= 0) return;
-  if (r.steps) return r.steps(n);
-  for (let i = 0; i < n; i++) {
-    if (isAsync) await r.step();
-    else r.step();
-  }
-}
-
 /**
- * Steps the runner on to step `s.correctnessSteps` and keeps that step's loss, unless its second step says
- * that would take longer than `s.correctnessMaxMs` (then the reason is kept instead).
+ * The correctness steps: after the first step (on the fixed batch), `s.correctnessSteps − 1` steps on the
+ * workload's stream of distinct batches (stream.ts); keeps the loss of step `s.correctnessEarlySteps` and of
+ * the last, unless the first of them says that would take longer than `s.correctnessMaxMs` (then the
+ * reason is kept instead).
  */
-async function correctnessSteps(c: TrainCase, r: Runner, s: Settings, isAsync: boolean): Promise<void> {
+async function correctnessSteps(c: TrainCase, r: Runner, w: Workload, s: Settings): Promise<void> {
+  const n = s.correctnessSteps - 1;
+  if (!w.stream || w.stream.batches < n) {
+    c.checkSkipped = `not run: the workload has no stream of ${n} batches`;
+    return;
+  }
+  if (!r.streamSteps) {
+    c.checkSkipped = "not run: the runner cannot train on the stream's batches";
+    return;
+  }
   const t0 = performance.now();
-  await runSteps(r, 1, isAsync);
+  await r.streamSteps(0, 1);
   const perStep = performance.now() - t0;
-  const estimate = perStep * (s.correctnessSteps - 2);
+  const estimate = perStep * (n - 1);
   if (s.correctnessMaxMs > 0 && estimate > s.correctnessMaxMs) {
     c.checkSkipped = `not run: ${s.correctnessSteps} steps would take ~${Math.round((estimate + 2 * perStep) / 1000)} s at ${fmtMs(perStep)} ms/step`;
     return;
   }
-  await runSteps(r, s.correctnessSteps - 2, isAsync);
+  const early = Math.min(Math.max(s.correctnessEarlySteps - 1, 1), n);
+  if (early > 1) await r.streamSteps(1, early - 1);
+  c.earlyLoss = await r.loss();
+  if (n > early) await r.streamSteps(early, n - early);
   c.checkLoss = await r.loss();
 }
 
@@ -62,8 +67,7 @@ export async function runTrainCase(
     if (isAsync) await ret;
     c.firstStepMs = performance.now() - t1;
     c.firstLoss = await r.loss();
-    if (s.correctnessSteps > 0 && CORRECTNESS_WORKLOADS.includes(w.id))
-      await correctnessSteps(c, r, s, isAsync);
+    if (s.correctnessSteps > 0 && CORRECTNESS_WORKLOADS.includes(w.id)) await correctnessSteps(c, r, w, s);
     const step = () => r.step();
     if (r.selfTime) {
       const samples = await r.selfTime({

@@ -208,8 +208,9 @@ export function renderMarkdown(r: BenchReport): string {
   out.push("");
   for (const c of r.correctness) {
     out.push(
-      `${c.workload} loss after ${c.steps} steps (the loss of step ${c.steps}), from the same start on the same batch; ` +
-        `each must equal the median of all systems to 3 significant digits; rel diff = (loss − median) / median. ` +
+      `${c.workload} loss of step ${c.steps}: the same start, one step on the fixed batch, then the stream's distinct ` +
+        `batches of MNIST digits; each must equal the median of all systems to 3 significant digits ` +
+        `(a disagreeing peer is a note, below, not a problem of the run); rel diff = (loss − median) / median. ` +
         `${c.allAgree ? "All agree." : "**Some disagree.**"}`,
     );
     out.push("");
@@ -307,6 +308,12 @@ export function renderMarkdown(r: BenchReport): string {
   for (const [name, d] of Object.entries(r.systems)) out.push(`- **${name}**: ${d || "—"}`);
   out.push("");
 
+  if (r.notes?.length) {
+    out.push("## Notes on the peers");
+    out.push("");
+    for (const n of r.notes) out.push(`- ${n}`);
+    out.push("");
+  }
   if (r.problems.length) {
     out.push("## Problems");
     out.push("");

@@ -31,6 +31,7 @@ import { createPytorchSystem } from "./systems/pytorch";
 import { errorMessage, isSkip, type System } from "./systems/types";
 import { statsOf } from "./stats";
 import type { BenchOptions, BenchReport, InferCase, Settings, TrainCase } from "./types";
+import { buildStream, canStream } from "./stream";
 import { buildWorkloads, isLenet, type Workload, writeWorkloadData } from "./workloads";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -44,7 +45,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   const outDir = opts.outDir === undefined ? (quick ? null : DEFAULT_OUT_DIR) : opts.outDir;
   const problems: string[] = [];
 
-  const workloads = buildWorkloads(opts.only?.map((x) => x.toUpperCase()));
+  // Every workload goes to the PyTorch process's data file; the run's own are those of --only.
+  const only = opts.only?.map((x) => x.toUpperCase());
+  const all = buildWorkloads().map((w) => withStream(w, s));
+  const workloads = only?.length ? all.filter((w) => only.includes(w.id)) : all;
   if (workloads.length === 0) throw new Error(`no workload matches --only ${opts.only?.join(",")}`);
   const dataDir = outDir ? join(outDir, ".tmp") : join(tmpdir(), `adjoint-bench-${process.pid}`);
   const pytorch = createPytorchSystem({
@@ -56,7 +60,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     skipReason: quick ? "not run in --quick mode" : undefined,
     threads: 2,
   });
-  if (!quick) writeWorkloadData(buildWorkloads(), dataDir);
+  if (!quick) writeWorkloadData(all, dataDir);
 
   const wanted = (name: string) => !opts.systems?.length || opts.systems.includes(name);
   const trainSystems = (
@@ -89,8 +93,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   try {
     await trainingTables(report, workloads, trainSystems, s, opts.rounds ?? 1, log);
     for (const id of CORRECTNESS_WORKLOADS) {
-      const table = checkLossAfterSteps(id, report.train, s, log, problems);
-      if (table) report.correctness.push(table);
+      for (const which of ["early", "late"] as const) {
+        const table = checkLossAfterSteps(id, which, report.train, s, log, problems, report.notes);
+        if (table) report.correctness.push(table);
+      }
     }
     await inferenceTable(report, workloads, inferSystems, s, log);
     await matmulTable(report, s, quick, pytorch, wanted, log);
@@ -110,11 +116,21 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     writeFileSync(join(outDir, "latest.md"), renderMarkdown(report));
     log(`wrote ${join(outDir, "latest.md")} and latest.json`);
   }
+  if (report.notes.length) {
+    log("NOTES (peers):");
+    for (const n of report.notes) log(`  - ${n}`);
+  }
   if (problems.length) {
     log("PROBLEMS:");
     for (const p of problems) log(`  - ${p}`);
   }
   return report;
+}
+
+/** A correctness workload with the stream of batches its correctness steps train on (stream.ts). */
+function withStream(w: Workload, s: Settings): Workload {
+  if (!CORRECTNESS_WORKLOADS.includes(w.id) || s.correctnessSteps < 2 || !canStream(w)) return w;
+  return { ...w, stream: buildStream(w, s.correctnessSteps - 1) };
 }
 
 function emptyReport(quick: boolean, s: Settings, workloads: Workload[], problems: string[]): BenchReport {
@@ -148,6 +164,7 @@ function emptyReport(quick: boolean, s: Settings, workloads: Workload[], problem
     inference: [],
     matmul: { n: s.matmulN, rows: [], skipped: [] },
     problems,
+    notes: [],
   };
 }
 

@@ -56,6 +56,8 @@ export interface TrainCase {
   firstLoss?: number;
   /** Loss of step `correctnessSteps` (the correctness workloads only, registry.ts). */
   checkLoss?: number;
+  /** Loss of step `correctnessEarlySteps` (the same steps, read on the way). */
+  earlyLoss?: number;
   /** Why checkLoss is missing on a correctness workload (too slow a system). */
   checkSkipped?: string;
   time?: Stats;
@@ -127,6 +129,8 @@ export interface BenchReport {
   inference: InferCase[];
   matmul: { n: number; rows: MatmulRow[]; skipped: { system: string; reason: string }[] };
   problems: string[];
+  /** Peers' disagreements after the correctness steps: reported, not problems of the run. */
+  notes: string[];
 }
 
 export interface Settings {
@@ -141,6 +145,8 @@ export interface Settings {
   memMinSteps: number;
   memMaxSteps: number;
   correctnessSteps: number;
+  /** The loss of this step of the correctness steps is checked too (a horizon before Adam compounds roundings). */
+  correctnessEarlySteps: number;
   /** A system whose correctness steps would take longer than this skips them (0: no limit). */
   correctnessMaxMs: number;
   inferTimeMs: number;

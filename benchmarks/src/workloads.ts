@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../../packages/core/src/random";
 import { LENET_IMAGE, LENET_PARAMS, lenetForwardFlops, lenetParams } from "./lenet";
+import type { Stream } from "./stream";
 
 export type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5";
 /** mlp: dense layers of `sizes`; lenet5: the LeNet-5 of lenet.ts on [batch, 1, 28, 28] images. */
@@ -51,6 +52,8 @@ export interface Workload extends WorkloadSpec {
   flopsPerStep: number;
   /** Matmul FLOPs of one forward pass. */
   flopsPerForward: number;
+  /** The batches of the correctness steps (stream.ts), on the correctness workloads of a run; else null. */
+  stream: Stream | null;
 }
 
 export const WORKLOAD_SPECS: readonly WorkloadSpec[] = [
@@ -186,6 +189,7 @@ export function buildWorkload(spec: WorkloadSpec): Workload {
     biases,
     flopsPerForward,
     flopsPerStep: 3 * flopsPerForward,
+    stream: null,
   };
 }
 
@@ -244,7 +248,14 @@ export function writeWorkloadData(workloads: readonly Workload[], dir: string): 
     namedParams(w).forEach(([name, shape, value], i) => {
       arrays[isLenet(w) ? `p${i}` : name] = add(`${w.id}.${name}`, value, shape);
     });
-    const { x: _x, target: _t, labels: _l, weights: _w, biases: _b, ...spec } = w;
+    if (w.stream) {
+      arrays.stream_x = add(`${w.id}.stream_x`, w.stream.x, [
+        w.stream.batches * w.batch,
+        ...inputShape(w).slice(1),
+      ]);
+      arrays.stream_labels = add(`${w.id}.stream_labels`, w.stream.labels, [w.stream.batches * w.batch]);
+    }
+    const { x: _x, target: _t, labels: _l, weights: _w, biases: _b, stream: _s, ...spec } = w;
     return { ...spec, arrays };
   });
   const bin = Buffer.concat(chunks);

@@ -4,6 +4,7 @@
  * generated function (matmuls in generated wasm SIMD kernels). step() is one call of that function.
  */
 import { conv2d, crossEntropy, Graph, maxPool2d, mseLoss, optim, type Tensor, trainStep } from "adjoint";
+import { streamBatch } from "../stream";
 import { inputShape, isLenet, namedParams, type Workload } from "../workloads";
 import type { InferenceRunner, Runner, System } from "./types";
 
@@ -84,6 +85,16 @@ async function setupAdjoint(w: Workload, threads: number): Promise<Runner> {
   return {
     step: () => {
       step.run();
+    },
+    streamSteps(from, n) {
+      for (let i = from; i < from + n; i++) {
+        const b = streamBatch(w.stream!, w.batch, i);
+        step.inputs.x.set(b.x);
+        step.inputs.y.set(b.labels);
+        step.run();
+      }
+      step.inputs.x.set(w.x);
+      if (w.labels) step.inputs.y.set(w.labels);
     },
     loss: () => out[0],
     dispose: () => step.kernel.dispose(),

@@ -4,6 +4,7 @@
  * pass is a dot product of two contiguous rows (4 accumulators), the two backward products are i-k-j axpy
  * loops over contiguous rows.
  */
+import { streamBatch } from "../stream";
 import { isLenet, type Workload } from "../workloads";
 import { type InferenceRunner, type Runner, type Skip, type System, skip } from "./types";
 
@@ -26,6 +27,8 @@ export class HandwrittenMlp {
   private readonly params: Float32Array[];
   private readonly grads: Float32Array[];
   private t = 0;
+  /** The class indices of the batch in acts[0] (the workload's, or a stream batch's: setBatch). */
+  private labels: Int32Array | null;
   lastLoss = Number.NaN;
 
   constructor(private readonly w: Workload) {
@@ -35,6 +38,7 @@ export class HandwrittenMlp {
     this.W = w.weights.map((a) => a.slice());
     this.b = w.biases.map((a) => a.slice());
     this.acts = [w.x.slice()];
+    this.labels = w.labels?.slice() ?? null;
     this.deltas = [];
     for (let l = 0; l < this.L; l++) {
       this.acts.push(new Float32Array(this.B * w.sizes[l + 1]));
@@ -94,7 +98,7 @@ export class HandwrittenMlp {
     const w = this.w;
     let loss = 0;
     if (w.loss === "softmax-ce") {
-      const labels = w.labels!;
+      const labels = this.labels!;
       const invB = 1 / B;
       for (let r = 0; r < B; r++) {
         const o0 = r * nOut;
@@ -205,6 +209,12 @@ export class HandwrittenMlp {
     }
   }
 
+  /** Trains the next steps on these images and class indices (a batch of the workload's shapes). */
+  setBatch(x: Float32Array, labels: Int32Array): void {
+    this.acts[0].set(x);
+    this.labels = labels.slice();
+  }
+
   step(): void {
     this.forward();
     this.lastLoss = this.lossAndGrad();
@@ -223,6 +233,14 @@ export const handwrittenSystem: System = {
     const mlp = new HandwrittenMlp(w);
     return {
       step: () => mlp.step(),
+      streamSteps(from, n) {
+        for (let i = from; i < from + n; i++) {
+          const b = streamBatch(w.stream!, w.batch, i);
+          mlp.setBatch(b.x, b.labels);
+          mlp.step();
+        }
+        if (w.labels) mlp.setBatch(w.x, w.labels);
+      },
       loss: () => mlp.lastLoss,
       dispose() {},
     };

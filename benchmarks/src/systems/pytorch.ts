@@ -170,8 +170,8 @@ export function createPytorchSystem(opts: PytorchOptions): System & {
         async step() {
           last = (await p.request<{ loss: number }>({ op: "steps", n: 1 })).loss;
         },
-        async steps(n: number) {
-          last = (await p.request<{ loss: number }>({ op: "steps", n })).loss;
+        async streamSteps(from: number, n: number) {
+          last = (await p.request<{ loss: number }>({ op: "stream_steps", from, n })).loss;
         },
         loss: () => last,
         selfTime: (plan) => wrapTime(p, "time", plan),

@@ -3,6 +3,7 @@
  * closure, optimizer.minimize inside tf.tidy. Shared by the cpu and wasm backends (tfjs-cpu.ts, tfjs-wasm.ts).
  */
 import type * as TF from "@tensorflow/tfjs";
+import { streamBatch } from "../stream";
 import { isLenet, transpose, type Workload } from "../workloads";
 import { type InferenceRunner, type Runner, type Skip, skip } from "./types";
 
@@ -10,8 +11,14 @@ export type Tfjs = typeof TF;
 
 interface TfModel {
   vars: TF.Variable[];
-  predict: () => TF.Tensor2D;
+  /** The logits of a batch of the workload's input shape. */
+  predict: (x: TF.Tensor) => TF.Tensor2D;
   dispose: () => void;
+}
+
+/** The input batch as the model takes it: [N, features], or LeNet's [N, 28, 28, 1] (one channel: NCHW = NHWC). */
+function inputTensor(tf: Tfjs, w: Workload, x: Float32Array): TF.Tensor {
+  return isLenet(w) ? tf.tensor4d(x, [w.batch, 28, 28, 1]) : tf.tensor2d(x, [w.batch, w.sizes[0]]);
 }
 
 /** [O, C, kh, kw] (torch) → [kh, kw, C, O] (tfjs's conv filter). */
@@ -36,10 +43,8 @@ function buildLenet(tf: Tfjs, w: Workload, trainable: boolean): TfModel {
   const c2 = v(convFilter(w.weights[1], [16, 6, 5, 5]), [5, 5, 6, 16]) as TF.Variable<TF.Rank.R4>;
   const [f1, f2, f3] = [dense(2, 120, 400), dense(3, 84, 120), dense(4, 10, 84)] as TF.Variable<TF.Rank.R2>[];
   const b = w.biases.map((a) => v(a, [a.length]));
-  // x [N, 1, 28, 28] is also [N, 28, 28, 1]: one channel.
-  const x = tf.tensor4d(w.x, [w.batch, 28, 28, 1]);
-  const predict = (): TF.Tensor2D => {
-    let h = tf.relu(tf.add(tf.conv2d(x, c1, 1, 2), b[0])) as TF.Tensor4D;
+  const predict = (x: TF.Tensor): TF.Tensor2D => {
+    let h = tf.relu(tf.add(tf.conv2d(x as TF.Tensor4D, c1, 1, 2), b[0])) as TF.Tensor4D;
     h = tf.maxPool(h, 2, 2, "valid");
     h = tf.relu(tf.add(tf.conv2d(h, c2, 1, "valid"), b[1])) as TF.Tensor4D;
     h = tf.maxPool(h, 2, 2, "valid");
@@ -53,7 +58,6 @@ function buildLenet(tf: Tfjs, w: Workload, trainable: boolean): TfModel {
     vars,
     predict,
     dispose: () => {
-      x.dispose();
       for (const t of vars) t.dispose();
     },
   };
@@ -70,9 +74,8 @@ function buildModel(tf: Tfjs, w: Workload, trainable: boolean): TfModel {
     ),
   );
   const biases = w.biases.map((a) => tf.variable(tf.tensor1d(a), trainable));
-  const x = tf.tensor2d(w.x, [w.batch, w.sizes[0]]);
-  const predict = (): TF.Tensor2D => {
-    let h: TF.Tensor2D = x;
+  const predict = (x: TF.Tensor): TF.Tensor2D => {
+    let h = x as TF.Tensor2D;
     for (let l = 0; l < L; l++) {
       h = tf.add(tf.matMul(h, kernels[l]), biases[l]);
       if (l < L - 1) h = w.activation === "relu" ? tf.relu(h) : tf.tanh(h);
@@ -83,7 +86,6 @@ function buildModel(tf: Tfjs, w: Workload, trainable: boolean): TfModel {
     vars: [...kernels, ...biases],
     predict,
     dispose: () => {
-      x.dispose();
       for (const v of [...kernels, ...biases]) v.dispose();
     },
   };
@@ -112,13 +114,15 @@ export function tfjsTrainRunner(tf: Tfjs, w: Workload): Runner | Skip {
     return skip(`no conv gradients on tfjs's ${backend} backend (no ${missing.join(", ")} kernel)`);
   const model = buildModel(tf, w, true);
   const nOut = w.sizes[w.sizes.length - 1];
-  const y = tf.tidy(() =>
-    w.labels
-      ? tf.oneHot(tf.tensor1d(w.labels, "int32"), nOut).toFloat()
-      : tf.tensor2d(w.target!, [w.batch, nOut]),
-  ) as TF.Tensor2D;
+  const oneHot = (labels: Int32Array) =>
+    tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), nOut).toFloat()) as TF.Tensor2D;
+  const fixedX = inputTensor(tf, w, w.x);
+  const fixedY = w.labels ? oneHot(w.labels) : (tf.tensor2d(w.target!, [w.batch, nOut]) as TF.Tensor2D);
+  // The batch the next step trains on: the fixed one, or a stream batch during streamSteps.
+  let x = fixedX;
+  let y = fixedY;
   const lossFn = (): TF.Scalar => {
-    const out = model.predict();
+    const out = model.predict(x);
     if (w.loss === "softmax-ce") return tf.losses.softmaxCrossEntropy(y, out) as TF.Scalar;
     if (w.loss === "mse-sum")
       return tf.losses.meanSquaredError(y, out, undefined, tf.Reduction.SUM) as TF.Scalar;
@@ -126,16 +130,30 @@ export function tfjsTrainRunner(tf: Tfjs, w: Workload): Runner | Skip {
   };
   const optimizer = makeOptimizer(tf, w);
   let last: TF.Scalar | null = null;
+  const step = () => {
+    const cost = tf.tidy(() => optimizer.minimize(lossFn, true, model.vars)!);
+    last?.dispose();
+    last = cost;
+  };
   return {
-    step() {
-      const cost = tf.tidy(() => optimizer.minimize(lossFn, true, model.vars)!);
-      last?.dispose();
-      last = cost;
+    step,
+    streamSteps(from, n) {
+      for (let i = from; i < from + n; i++) {
+        const b = streamBatch(w.stream!, w.batch, i);
+        x = inputTensor(tf, w, b.x);
+        y = oneHot(b.labels);
+        step();
+        x.dispose();
+        y.dispose();
+      }
+      x = fixedX;
+      y = fixedY;
     },
     loss: () => (last ? last.dataSync()[0] : Number.NaN),
     dispose() {
       last?.dispose();
-      y.dispose();
+      fixedX.dispose();
+      fixedY.dispose();
       optimizer.dispose();
       model.dispose();
     },
@@ -144,16 +162,18 @@ export function tfjsTrainRunner(tf: Tfjs, w: Workload): Runner | Skip {
 
 export function tfjsInferenceRunner(tf: Tfjs, w: Workload): InferenceRunner {
   const model = buildModel(tf, w, false);
+  const x = inputTensor(tf, w, w.x);
   let out: TF.Tensor2D | null = null;
   return {
     run() {
       out?.dispose();
-      out = tf.tidy(model.predict);
+      out = tf.tidy(() => model.predict(x));
       out.dataSync(); // make sure the result exists (a no-op copy-out on cpu/wasm, which run eagerly)
     },
     output: () => out!.dataSync() as Float32Array,
     dispose() {
       out?.dispose();
+      x.dispose();
       model.dispose();
     },
   };

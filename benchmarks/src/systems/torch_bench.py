@@ -7,6 +7,8 @@ one JSON request per stdin line with one JSON line on stdout. The first line it 
 could be imported. Requests:
   {"op": "setup", "id": "W3"}                     fresh model + optimizer for a workload
   {"op": "steps", "n": 200}                       run n training steps -> {"loss": loss of the last step}
+  {"op": "stream_steps", "from": 0, "n": 199}     n steps on the stream batches from, from + 1, ... (stream.ts),
+                                                  then back to the fixed batch -> {"loss": of the last step}
   {"op": "time", "plan": {...}}                   time training steps -> {"samples": [ms per step, ...]}
   {"op": "setup_infer", "id": "W3"}               forward-only model
   {"op": "infer_time", "plan": {...}}             time forward passes -> {"samples": [...]}
@@ -124,6 +126,8 @@ def main():
     def setup(w):
         model = build_model(w)
         x = torch.from_numpy(w["data"]["x"].copy())
+        # The batch the next step trains on: the fixed one, or a stream batch during stream_steps.
+        batch = {}
         if w["loss"] == "softmax-ce":
             y = torch.from_numpy(w["data"]["labels"].astype(np.int64))
             loss_fn = nn.CrossEntropyLoss()
@@ -140,12 +144,25 @@ def main():
 
         def step():
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(model(batch["x"]), batch["y"])
             loss.backward()
             opt.step()
             state["last"] = loss
 
+        def stream_steps(start, n):
+            d = w["data"]
+            if "stream_x" not in d:
+                raise ValueError(f"workload {w['id']} has no stream batches")
+            b = w["batch"]
+            for i in range(start, start + n):
+                batch["x"] = torch.from_numpy(d["stream_x"][i * b:(i + 1) * b].copy())
+                batch["y"] = torch.from_numpy(d["stream_labels"][i * b:(i + 1) * b].astype(np.int64))
+                step()
+            batch["x"], batch["y"] = x, y
+
+        batch["x"], batch["y"] = x, y
         state["step"] = step
+        state["stream_steps"] = stream_steps
 
     def setup_infer(w):
         model = build_model(w).eval()
@@ -210,6 +227,9 @@ def main():
             elif op == "steps":
                 for _ in range(req["n"]):
                     state["step"]()
+                reply({"ok": True, "loss": state["last"].item()})
+            elif op == "stream_steps":
+                state["stream_steps"](req["from"], req["n"])
                 reply({"ok": True, "loss": state["last"].item()})
             elif op == "time":
                 samples, reps = time_fn(state["step"], req["plan"])

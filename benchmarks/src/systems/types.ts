@@ -46,8 +46,12 @@ export interface Runner {
    * harness's timer would measure the IPC. Returns one sample per entry, in ms per step.
    */
   selfTime?(plan: TimingPlan): Promise<number[]>;
-  /** Optional fast path for running many steps (the correctness check); defaults to calling step() n times. */
-  steps?(n: number): Promise<void>;
+  /**
+   * The correctness steps: n training steps on batches from, from + 1, …, from + n − 1 of the workload's
+   * stream (stream.ts), then back to the fixed batch for the steps that follow. loss() is then the loss of
+   * the last stream step. A runner without it has its 200-step loss reported as not run.
+   */
+  streamSteps?(from: number, n: number): void | Promise<void>;
   /** False for out-of-process runners: JS heap and GC figures do not apply to them. Default true. */
   inProcess?: boolean;
 }
