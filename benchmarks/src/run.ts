@@ -31,7 +31,8 @@ import { createPytorchSystem } from "./systems/pytorch";
 import { errorMessage, isSkip, type System } from "./systems/types";
 import { statsOf } from "./stats";
 import type { BenchOptions, BenchReport, InferCase, Settings, TrainCase } from "./types";
-import { buildStream, canStream } from "./stream";
+import { buildStream } from "./mnist-stream";
+import { canStream } from "./stream";
 import { buildWorkloads, isLenet, type Workload, writeWorkloadData } from "./workloads";
 
 const HERE = dirname(fileURLToPath(import.meta.url));

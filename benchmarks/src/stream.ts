@@ -10,10 +10,11 @@
  * although every system is right. On a stream of distinct digits the loss measures what a step learned from
  * data it had not seen, and stays well away from zero; a system whose update were broken would stay at the
  * first loss and be flagged.
+ *
+ * This file is what the runners need (also in the browser pages); building the stream reads the digit
+ * files, in Node: mnist-stream.ts.
  */
-import { shuffledIndices } from "adjoint";
-import { loadAllMnist } from "adjoint/node";
-import { inputShape, type Workload, type WorkloadSpec } from "./workloads";
+import { inputShape, type WorkloadSpec } from "./workloads";
 
 export interface Stream {
   /** Batches in the stream: batch i is rows [i·batch, (i+1)·batch). */
@@ -30,26 +31,6 @@ export function canStream(w: WorkloadSpec): boolean {
     .slice(1)
     .reduce((a, b) => a * b, 1);
   return w.loss === "softmax-ce" && features === 784 && w.sizes[w.sizes.length - 1] === 10;
-}
-
-/**
- * `batches` batches of `w.batch` digits. With more rows than digits the shuffled order repeats (199 batches
- * of 64 are 12,736 rows: the last 2,736 are digits seen once before, as in a second epoch).
- */
-export function buildStream(w: Workload, batches: number): Stream {
-  if (!canStream(w))
-    throw new Error(`buildStream: ${w.id} is not a 784-input, 10-class classification workload`);
-  const all = loadAllMnist();
-  const order = shuffledIndices(all.n, w.seed);
-  const rows = batches * w.batch;
-  const x = new Float32Array(rows * 784);
-  const labels = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const src = order[r % all.n];
-    x.set(all.x.subarray(src * 784, (src + 1) * 784), r * 784);
-    labels[r] = all.y[src];
-  }
-  return { batches, x, labels };
 }
 
 /** Batch i of the stream: views of its images and labels (no copy). */
