@@ -1,6 +1,7 @@
 /**
- * Threads in Chromium: the W2, W3, W4 and W5 (LeNet-5) training steps with `threads` 1 and 2, in one run:
- * `pnpm bench:browser-threads` (ROUNDS=n, default 5).
+ * Threads in Chromium: the W2, W3, W4 and W5 (LeNet-5) training steps with `threads` 1 and 2, in one run,
+ * Adjoint's and tfjs-wasm's with its thread pool (W2–W4: tfjs-wasm cannot train W5, no conv gradient
+ * kernels): `pnpm bench:browser-threads` (ROUNDS=n, default 5).
  *
  * The page is cross-origin isolated (served with COOP/COEP) and the steps run in a dedicated worker, as
  * the playground trains: threads 2 is that worker plus one nested Web Worker on the step's shared memory.
@@ -18,6 +19,13 @@ import type { WorkloadId } from "../workloads";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const IDS: WorkloadId[] = ["W2", "W3", "W4", "W5"];
+/** tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter kernel: it cannot train W5. */
+const TFJS_IDS: WorkloadId[] = ["W2", "W3", "W4"];
+type Bench = "adjointThreadsBench" | "tfjsThreadsBench";
+const SYSTEMS: { name: string; bench: Bench; ids: WorkloadId[] }[] = [
+  { name: "adjoint", bench: "adjointThreadsBench", ids: IDS },
+  { name: "tfjs-wasm", bench: "tfjsThreadsBench", ids: TFJS_IDS },
+];
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const BUDGET_MS = 800;
 const ISOLATION = {
@@ -27,72 +35,96 @@ const ISOLATION = {
 
 async function main(): Promise<void> {
   const loadBefore = loadavg()[0];
-  const ready = () => typeof window.adjointThreadsBench === "function";
-  await withBenchPage("threads", HERE, { headers: ISOLATION, ready }, async (page) => {
-    let engine = "";
-    const timings: Record<string, { one: StepTiming[]; two: StepTiming[]; ratios: number[] }> =
-      Object.fromEntries(IDS.map((id) => [id, { one: [], two: [], ratios: [] }]));
-    const time = async (id: WorkloadId, threads: number) => {
-      const r = await page.evaluate(([i, t, b]) => window.adjointThreadsBench(i, t, b), [
+  const ready = () =>
+    typeof window.adjointThreadsBench === "function" && typeof window.tfjsThreadsBench === "function";
+  await withBenchPage("threads", HERE, { headers: ISOLATION, ready, extraPages: ["tfjs"] }, async (page) => {
+    const engines: Record<string, string> = {};
+    const key = (system: string, id: WorkloadId) => `${system} ${id}`;
+    const timings: Record<string, { one: StepTiming[]; two: StepTiming[]; ratios: number[] }> = {};
+    for (const sys of SYSTEMS)
+      for (const id of sys.ids) timings[key(sys.name, id)] = { one: [], two: [], ratios: [] };
+    const time = async (bench: Bench, system: string, id: WorkloadId, threads: number) => {
+      const r = await page.evaluate(([b, i, t, budget]) => window[b](i, t, budget), [
+        bench,
         id,
         threads,
         BUDGET_MS,
       ] as const);
       if (!r.isolated) throw new Error("the benchmark page is not cross-origin isolated");
-      engine = r.engine;
+      engines[system] = r.engine;
       return r.timing;
     };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const id of IDS) {
-        const oneFirst = round % 2 === 0;
-        const first = await time(id, oneFirst ? 1 : 2);
-        const second = await time(id, oneFirst ? 2 : 1);
-        const [one, two] = oneFirst ? [first, second] : [second, first];
-        if (one.firstLoss !== two.firstLoss) {
-          throw new Error(
-            `${id}: the first step's loss differs: ${one.firstLoss} (1 thread), ${two.firstLoss} (2)`,
-          );
+      const line: string[] = [];
+      for (const sys of SYSTEMS) {
+        for (const id of sys.ids) {
+          const oneFirst = round % 2 === 0;
+          const first = await time(sys.bench, sys.name, id, oneFirst ? 1 : 2);
+          const second = await time(sys.bench, sys.name, id, oneFirst ? 2 : 1);
+          const [one, two] = oneFirst ? [first, second] : [second, first];
+          // Adjoint's two thread counts are bit-identical; tfjs's need only agree (XNNPACK splits differ).
+          const same =
+            sys.name === "adjoint"
+              ? one.firstLoss === two.firstLoss
+              : Math.abs(one.firstLoss - two.firstLoss) < 1e-5 * Math.abs(one.firstLoss);
+          if (!same)
+            throw new Error(
+              `${sys.name} ${id}: the first step's loss differs: ${one.firstLoss} (1 thread), ${two.firstLoss} (2)`,
+            );
+          const t = timings[key(sys.name, id)];
+          t.one.push(one);
+          t.two.push(two);
+          t.ratios.push(one.medianMs / two.medianMs);
+          line.push(`${sys.name} ${id} ${t.ratios[round].toFixed(2)}×`);
         }
-        timings[id].one.push(one);
-        timings[id].two.push(two);
-        timings[id].ratios.push(one.medianMs / two.medianMs);
       }
-      console.log(
-        `round ${round + 1}/${ROUNDS}: ${IDS.map((id) => `${id} ${timings[id].ratios[round].toFixed(2)}×`).join("; ")}`,
-      );
+      console.log(`round ${round + 1}/${ROUNDS}: ${line.join("; ")}`);
     }
     const version = chromiumVersion();
-    const rows = IDS.map((id) => {
-      const t = timings[id];
-      return {
-        id,
-        oneMs: median(t.one.map((s) => s.medianMs)),
-        twoMs: median(t.two.map((s) => s.medianMs)),
-        speedUp: median(t.ratios),
-        ratios: t.ratios,
-        firstLoss: t.one[0].firstLoss,
-      };
-    });
+    const rows = SYSTEMS.flatMap((sys) =>
+      sys.ids.map((id) => {
+        const t = timings[key(sys.name, id)];
+        return {
+          system: sys.name,
+          id,
+          oneMs: median(t.one.map((s) => s.medianMs)),
+          twoMs: median(t.two.map((s) => s.medianMs)),
+          speedUp: median(t.ratios),
+          ratios: t.ratios,
+          firstLoss: t.one[0].firstLoss,
+        };
+      }),
+    );
     const about = {
       date: new Date().toISOString(),
       processor: processorName(),
       load: `load average ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`,
-      chromium: `${version ?? "Chromium"} (${engine}), headless, cross-origin isolated page, steps in a dedicated worker`,
+      chromium: `${version ?? "Chromium"}, headless, cross-origin isolated page; Adjoint's steps in a dedicated worker, tfjs's on its frames' main threads`,
+      engines,
       rounds: ROUNDS,
     };
+    const oneOf = (id: WorkloadId) => rows.find((r) => r.system === "adjoint" && r.id === id);
     const md = [
-      "# Adjoint training steps in Chromium: 1 and 2 threads",
+      "# Training steps in Chromium: 1 and 2 threads, Adjoint and tfjs-wasm",
       "",
       `${about.date} · ${about.processor} · ${about.load} · ${about.chromium}`,
       "",
-      `The benchmark's adjoint system (trainStep on the workload's seeded data, \`threads\` 1 and 2) timed by the browser benchmark's loop in a dedicated worker of a COOP/COEP page; 2 threads = that worker and one nested Web Worker on the step's shared memory. ${ROUNDS} rounds; in each, the two thread counts run back to back (${BUDGET_MS} ms of steps each after a warm-up; which goes first alternates). The speed-up is the median over rounds of the one-round ratio; the ms/step columns are medians over rounds.`,
+      `Engines: ${Object.entries(engines)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("; ")}.`,
       "",
-      "| workload | 1 thread, ms/step | 2 threads, ms/step | speed-up of 2 threads, median (range over rounds) | first step's loss (same for both) |",
-      "| --- | --- | --- | --- | --- |",
-      ...rows.map(
-        (r) =>
-          `| ${r.id} | ${r.oneMs.toFixed(3)} | ${r.twoMs.toFixed(3)} | **${r.speedUp.toFixed(2)}×** (${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}) | ${r.firstLoss.toPrecision(7)} |`,
-      ),
+      `The benchmark's systems on the workloads' seeded data, timed by the browser benchmark's loop in dedicated workers of a COOP/COEP page. Adjoint: trainStep with \`threads\` 1 and 2 (2 = the worker and one nested Web Worker on the step's shared memory). tfjs-wasm: its threaded SIMD build with \`setThreadsCount\` 1 and 2 (XNNPACK's pthread pool), on the main thread of one frame per thread count, since tfjs sizes the pool once per page; tfjs 4.22 caps the pool at navigator.hardwareConcurrency / 2, so the 2-thread frame reports twice this machine's cores to it (tfjs-frame.ts); it cannot train W5 (no conv gradient kernels). ${ROUNDS} rounds; in each, a system's two thread counts run back to back (${BUDGET_MS} ms of steps each after a warm-up; which goes first alternates). The speed-up is the median over rounds of the one-round ratio; the ms/step columns are medians over rounds; the last column is tfjs-wasm's time over Adjoint's at the same thread count.`,
+      "",
+      "| system | workload | 1 thread, ms/step | 2 threads, ms/step | speed-up of 2 threads, median (range over rounds) | over Adjoint at 1 / 2 threads | first step's loss |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+      ...rows.map((r) => {
+        const a = oneOf(r.id);
+        const vs =
+          r.system === "adjoint" || !a
+            ? "–"
+            : `${(r.oneMs / a.oneMs).toFixed(1)}× / ${(r.twoMs / a.twoMs).toFixed(1)}×`;
+        return `| ${r.system} | ${r.id} | ${r.oneMs.toFixed(3)} | ${r.twoMs.toFixed(3)} | **${r.speedUp.toFixed(2)}×** (${Math.min(...r.ratios).toFixed(2)}–${Math.max(...r.ratios).toFixed(2)}) | ${vs} | ${r.firstLoss.toPrecision(7)} |`;
+      }),
       "",
     ].join("\n");
     writeReport("browser-threads", about, rows, md);

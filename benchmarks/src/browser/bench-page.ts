@@ -29,17 +29,17 @@ export function chromiumVersion(): string | undefined {
 }
 
 /**
- * Builds `name`.html from the pages next to `pagesDir`, serves it (with `headers`), opens it in Chromium,
+ * Builds `name`.html (and the `extraPages` it loads, e.g. frames) from the pages in `pagesDir`, serves it (with `headers`), opens it in Chromium,
  * waits until `ready` holds in the page, runs `bench` on it, and tears the server and browser down.
  */
 export async function withBenchPage<T>(
   name: string,
   pagesDir: string,
-  options: { headers?: Record<string, string>; ready: () => boolean },
+  options: { headers?: Record<string, string>; ready: () => boolean; extraPages?: string[] },
   bench: (page: Page) => Promise<T>,
 ): Promise<T> {
   if (!chromiumPath()) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-  const dir = await buildPages([name], pagesDir);
+  const dir = await buildPages([name, ...(options.extraPages ?? [])], pagesDir);
   const server = await serveStatic(dir, options.headers ? { headers: options.headers } : undefined);
   const chromium = await launchChromium();
   try {
