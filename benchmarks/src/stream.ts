@@ -14,16 +14,9 @@
  * This file is what the runners need (also in the browser pages); building the stream reads the digit
  * files, in Node: mnist-stream.ts.
  */
-import { inputShape, type WorkloadSpec } from "./workloads";
+import { inputShape, type Stream, type WorkloadSpec } from "./workloads";
 
-export interface Stream {
-  /** Batches in the stream: batch i is rows [i·batch, (i+1)·batch). */
-  batches: number;
-  /** Images, row-major [batches · batch, ...inputShape(w) without the batch axis], values in [0, 1]. */
-  x: Float32Array;
-  /** Class indices [batches · batch]. */
-  labels: Int32Array;
-}
+export type { Stream };
 
 /** Only the 784-input classification workloads can train on digits. */
 export function canStream(w: WorkloadSpec): boolean {

@@ -7,7 +7,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../../packages/core/src/random";
 import { LENET_IMAGE, LENET_PARAMS, lenetForwardFlops, lenetParams } from "./lenet";
-import type { Stream } from "./stream";
 
 export type WorkloadId = "W1" | "W2" | "W3" | "W4" | "W5";
 /** mlp: dense layers of `sizes`; lenet5: the LeNet-5 of lenet.ts on [batch, 1, 28, 28] images. */
@@ -19,6 +18,16 @@ export type OptimizerSpec =
   | { kind: "sgd"; lr: number }
   | { kind: "momentum"; lr: number; momentum: number }
   | { kind: "adam"; lr: number; beta1: number; beta2: number; eps: number };
+
+/** The batches of a workload's correctness steps (stream.ts reads them, mnist-stream.ts builds them). */
+export interface Stream {
+  /** Batches in the stream: batch i is rows [i·batch, (i+1)·batch). */
+  batches: number;
+  /** Images, row-major [batches · batch, ...inputShape(w) without the batch axis], values in [0, 1]. */
+  x: Float32Array;
+  /** Class indices [batches · batch]. */
+  labels: Int32Array;
+}
 
 export interface WorkloadSpec {
   id: WorkloadId;
