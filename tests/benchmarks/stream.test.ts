@@ -4,11 +4,7 @@
  * fixed batch afterwards, so the same sequence of steps gives every system the same losses; the loss checks
  * after the stream steps flag an Adjoint that disagrees as a problem and a peer as a note.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { agree3, checkLossAfterSteps } from "../../benchmarks/src/correctness";
 import { QUICK } from "../../benchmarks/src/settings";
 import { buildStream } from "../../benchmarks/src/mnist-stream";
@@ -16,32 +12,18 @@ import { canStream, streamBatch } from "../../benchmarks/src/stream";
 import { adjointSystem } from "../../benchmarks/src/systems/adjoint";
 import { handwrittenSystem } from "../../benchmarks/src/systems/handwritten";
 import { jaxSystem } from "../../benchmarks/src/systems/jax-js";
-import { createPytorchSystem } from "../../benchmarks/src/systems/pytorch";
 import { tfjsCpuSystem } from "../../benchmarks/src/systems/tfjs-cpu";
 import { tfjsWasmSystem } from "../../benchmarks/src/systems/tfjs-wasm";
 import { isSkip, type System } from "../../benchmarks/src/systems/types";
 import type { TrainCase } from "../../benchmarks/src/types";
-import { buildWorkloads, writeWorkloadData } from "../../benchmarks/src/workloads";
+import { buildWorkloads } from "../../benchmarks/src/workloads";
+import { torchPeer } from "./torch-peer";
 
 const [w1, w3] = buildWorkloads(["W1", "W3"]);
 const stream = buildStream(w3, 4);
 const w = { ...w3, stream };
 
-function torchAvailable(): boolean {
-  try {
-    execFileSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const dir = mkdtempSync(join(tmpdir(), "adjoint-stream-test-"));
-const pytorch = createPytorchSystem({ manifestPath: writeWorkloadData([w], dir) });
-afterAll(async () => {
-  await pytorch.shutdown?.();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { pytorch, available: torchAvailable } = torchPeer([w], "stream");
 
 describe("the correctness stream", () => {
   it("is seeded MNIST digits in distinct batches of the workload's shape", () => {
@@ -81,7 +63,7 @@ async function lossSequence(sys: System): Promise<number[]> {
 
 describe("every system trains on the stream, then on its fixed batch again", () => {
   const systems = [handwrittenSystem, tfjsCpuSystem, tfjsWasmSystem, jaxSystem];
-  if (torchAvailable()) systems.push(pytorch);
+  if (torchAvailable) systems.push(pytorch);
   let reference: number[];
 
   it("adjoint: the stream steps see other data than the fixed batch", async () => {

@@ -4,20 +4,16 @@
  * same initial logits as Adjoint's float64 interpreter, and the first step's loss is the cross-entropy of
  * those logits. PyTorch joins when /usr/bin/python3 can import torch (CI has no Python).
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { evaluate } from "adjoint";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { adjointSystem, buildNet } from "../../benchmarks/src/systems/adjoint";
 import { jaxSystem } from "../../benchmarks/src/systems/jax-js";
 import { onnxruntimeSystem } from "../../benchmarks/src/systems/onnxruntime";
-import { createPytorchSystem } from "../../benchmarks/src/systems/pytorch";
 import { tfjsCpuSystem } from "../../benchmarks/src/systems/tfjs-cpu";
 import { tfjsWasmSystem } from "../../benchmarks/src/systems/tfjs-wasm";
 import { isSkip, type System } from "../../benchmarks/src/systems/types";
-import { buildWorkloads, writeWorkloadData } from "../../benchmarks/src/workloads";
+import { buildWorkloads } from "../../benchmarks/src/workloads";
+import { torchPeer } from "./torch-peer";
 
 const [w5] = buildWorkloads(["W5"]);
 const reference = Float32Array.from(evaluate(buildNet(w5).logits, { x: w5.x }));
@@ -34,24 +30,10 @@ function referenceLoss(): number {
   return sum / w5.batch;
 }
 
-function torchAvailable(): boolean {
-  try {
-    execFileSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const dir = mkdtempSync(join(tmpdir(), "adjoint-w5-test-"));
-const pytorch = createPytorchSystem({ manifestPath: writeWorkloadData([w5], dir) });
-afterAll(async () => {
-  await pytorch.shutdown?.();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { pytorch, available: torchAvailable } = torchPeer([w5], "w5");
 
 const forwardSystems: System[] = [adjointSystem, tfjsCpuSystem, tfjsWasmSystem, jaxSystem, onnxruntimeSystem];
-const withTorch = torchAvailable() ? [pytorch] : [];
+const withTorch = torchAvailable ? [pytorch] : [];
 
 describe("W5 (LeNet-5) starts from the same network in every system", () => {
   it("has LeNet-5's parameters and a batch of 64 images", () => {
