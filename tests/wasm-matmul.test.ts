@@ -19,7 +19,8 @@ interface Case {
   transA?: boolean;
   transB?: boolean;
   accumulate?: boolean;
-  bias?: boolean;
+  /** true: one bias per column (bias[j]); "rows": one per row (bias[i], biasPerRow). */
+  bias?: boolean | "rows";
   relu?: boolean;
   /**
    * Batch count, which operands are broadcast (stride 0), whether all elements sum into one C (cStride 0) and
@@ -49,7 +50,7 @@ function runCase(
   const bOffset = aOffset + aCopies * elementFloats.a * 4 + 16;
   const cOffset = bOffset + bCopies * elementFloats.b * 4 + 32;
   const biasOffset = cOffset + cCopies * elementFloats.c * 4 + 4;
-  const packOffset = biasOffset + n * 4 + 8;
+  const packOffset = biasOffset + Math.max(m, n) * 4 + 8;
   const spec: MatmulSpec = {
     m,
     n,
@@ -62,6 +63,7 @@ function runCase(
     packOffset,
     accumulate: c.accumulate ?? false,
     biasOffset: c.bias ? biasOffset : undefined,
+    biasPerRow: c.bias === "rows",
     activation: c.relu ? "relu" : "none",
     batch: c.batch && {
       count,
@@ -107,8 +109,9 @@ function runCase(
           scale += Math.abs(before[c0 + i * n + j]!);
         }
         if (c.bias) {
-          expected += before[biasOffset / 4 + j]!;
-          scale += Math.abs(before[biasOffset / 4 + j]!);
+          const bias = before[biasOffset / 4 + (c.bias === "rows" ? i : j)]!;
+          expected += bias;
+          scale += Math.abs(bias);
         }
         if (c.relu) expected = Math.max(expected, 0);
         // Worst-case float32 summation bound over all terms; FMA and blocking change the rounding, not this.
@@ -208,6 +211,49 @@ describe("wasm matmul", () => {
         }));
     }
   }
+
+  it("adds a bias per row (a convolution's channels), through M blocks, row tiles and batches", () => {
+    for (const fma of fmaModes) {
+      for (const o of orientations) {
+        // W5's first conv: [6, 25] weights broadcast over the batch, times [25, 784] windows per image.
+        expectMatches({
+          m: 6,
+          n: 784,
+          k: 25,
+          ...o,
+          fma,
+          bias: "rows",
+          relu: true,
+          batch: { count: 3, broadcastA: true },
+        });
+        // Rows at and past the tile and M-block edges, several N blocks, K blocks with a remainder.
+        for (const tuning of [{}, { mBlock: 8, nBlock: 16, kBlock: 12 }, { tileRows: 2, tileCols: 16 }]) {
+          expectMatches({ m: 29, n: 41, k: 30, ...o, fma, bias: "rows", relu: true, tuning });
+          expectMatches({ m: 9, n: 17, k: 35, ...o, fma, accumulate: true, bias: "rows", tuning });
+        }
+        // A broadcast B would fold the batch into one taller matmul: not with a bias per row.
+        expectMatches({
+          m: 10,
+          n: 12,
+          k: 20,
+          ...o,
+          fma,
+          bias: "rows",
+          batch: { count: 4, broadcastB: true },
+        });
+        expectMatches({
+          m: 5,
+          n: 7,
+          k: 6,
+          ...o,
+          fma,
+          bias: "rows",
+          relu: true,
+          batch: { count: 3, sumIntoC: true },
+        });
+      }
+    }
+  });
 
   it("blocks over M and N when they exceed the cache blocks", () => {
     for (const o of orientations) {

@@ -21,7 +21,9 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
     ? `[n=${n}, k=${k}] (op(B) column stride ${k * 4} B)`
     : `[k=${k}, n=${n}]` + (ldB(spec) !== n ? ` (row stride ${ldB(spec) * 4} B)` : "");
   const epilogue = [
-    spec.biasOffset === undefined ? undefined : `bias @${spec.biasOffset}`,
+    spec.biasOffset === undefined
+      ? undefined
+      : `bias @${spec.biasOffset} (one per ${spec.biasPerRow ? "row" : "column"})`,
     spec.activation === "relu" ? "relu" : undefined,
   ].filter((part) => part !== undefined);
   const lines = [

@@ -1,7 +1,7 @@
 import { advance, countedLoop } from "./emit-helpers";
 import { FunctionBuilder, I32, ModuleBuilder } from "./encoder";
 import { ldA, ldB, ldC, type MatmulPlan } from "./matmul-plan";
-import { EPILOGUE, emitMicrokernel, LOAD_C, type MicrokernelShape } from "./microkernel";
+import { type BiasAxis, EPILOGUE, emitMicrokernel, LOAD_C, type MicrokernelShape } from "./microkernel";
 import { emitPackA, emitPackB } from "./packing";
 
 export const KERNEL_EXPORT = "matmul";
@@ -51,11 +51,10 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     fma: spec.fma,
     relu: spec.activation === "relu",
   });
+  const biasAxis: BiasAxis = spec.biasOffset === undefined ? "none" : spec.biasPerRow ? "rows" : "columns";
+  const rowBias = biasAxis === "rows";
   const kernel = (rows: number, cols: number) =>
-    helper(
-      () => emitMicrokernel(kernelShape(rows, cols), spec.biasOffset !== undefined),
-      `tile ${rows} ${cols}`,
-    );
+    helper(() => emitMicrokernel(kernelShape(rows, cols), biasAxis), `tile ${rows} ${cols}`);
   const packB = (kc: number, cols: number) => helper(() => emitPackB(plan, kc, cols), `packB ${kc} ${cols}`);
   const packA = (kc: number, rows: number) => helper(() => emitPackA(plan, kc, rows), `packA ${kc} ${rows}`);
 
@@ -80,7 +79,10 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     "bias_panel",
     "b_panel_src",
   ].map(local);
-  const [tilesLeft, aTile, cTile] = ["tiles_left", "a_tile", "c_tile"].map(local);
+  const [tilesLeft, aTile, cTile, biasTile] = ["tiles_left", "a_tile", "c_tile", "bias_tile"].map(local);
+  // A bias per row follows the rows: it advances with the M blocks (bias_ic) and the row tiles (bias_tile)
+  // and stays put across column panels; a bias per column does the opposite.
+  const biasIc = local("bias_ic");
   const kStrideA = spec.transA ? ldA(spec) * 4 : 4;
   const mStrideA = spec.transA ? 4 : k * 4;
   const kStrideB = spec.transB ? 4 : ldB(spec) * 4;
@@ -90,12 +92,13 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     if (plan.packA) fn.i32Const(plan.packedAOffset).set(aTile);
     else fn.get(aIc).set(aTile);
     fn.get(cPanel).set(cTile);
+    fn.get(biasPanel).set(biasTile);
     const callKernel = (tileHeight: number) => {
       const target = kernel(tileHeight, cols);
       fn.get(aTile)
         .get(bPanel)
         .get(cTile)
-        .get(biasPanel)
+        .get(biasTile)
         .i32Const(kc)
         .get(flags)
         .call(target.index, target.name);
@@ -104,6 +107,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
       callKernel(tileRows);
       advance(fn, aTile, plan.packA ? kc * tileRows * plan.packedAElementBytes : tileRows * mStrideA);
       advance(fn, cTile, tileRows * ldc * 4);
+      if (rowBias) advance(fn, biasTile, tileRows * 4);
     });
     if (rows % tileRows > 0) callKernel(rows % tileRows);
   };
@@ -116,7 +120,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     }
     fn.i32Const(plan.packedBOffset).set(bPanel);
     fn.get(cIc).set(cPanel);
-    fn.get(biasJc).set(biasPanel);
+    fn.get(rowBias ? biasIc : biasJc).set(biasPanel);
     if (packPanels) fn.get(bPc).set(bPanelSrc);
     const panel = (width: number) => {
       if (packPanels) {
@@ -129,7 +133,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
       panel(tileCols);
       advance(fn, bPanel, kc * tileCols * 4);
       advance(fn, cPanel, tileCols * 4);
-      advance(fn, biasPanel, tileCols * 4);
+      if (!rowBias) advance(fn, biasPanel, tileCols * 4);
       if (packPanels) advance(fn, bPanelSrc, tileCols * nStrideB);
     });
     if (cols % tileCols > 0) panel(cols % tileCols);
@@ -143,11 +147,13 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     }
     fn.get(aPc).set(aIc);
     fn.get(cJc).set(cIc);
+    if (rowBias) fn.i32Const(spec.biasOffset!).set(biasIc);
     const { size, full, remainder } = plan.mBlocks;
     const mBlock = (rows: number, packPanels: boolean) => {
       emitPanels(kc, rows, cols, packPanels);
       advance(fn, aIc, rows * mStrideA);
       advance(fn, cIc, rows * ldc * 4);
+      if (rowBias) advance(fn, biasIc, rows * 4);
     };
     // The first M block packs the panels it uses (when perPanel); the later ones find them packed.
     if (perPanel) mBlock(size, true);
@@ -217,7 +223,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
       emitKBlocks(size);
       advance(fn, bJc, size * nStrideB);
       advance(fn, cJc, size * 4);
-      advance(fn, biasJc, size * 4);
+      if (!rowBias) advance(fn, biasJc, size * 4);
     });
     if (remainder > 0) emitKBlocks(remainder);
     advance(fn, aBatch, batch.aStride);

@@ -33,6 +33,11 @@ export interface MatmulSpec {
   accumulate: boolean;
   /** Epilogue C[i,j] += bias[j] (bias is n float32 at this byte offset), applied after the whole sum. */
   biasOffset?: number;
+  /**
+   * The bias is one per row instead, C[i,j] += bias[i] (m float32; the same for every batch element): a
+   * convolution's product [O, K]·[K, pixels] has its output channels as rows.
+   */
+  biasPerRow?: boolean;
   /** Epilogue after the bias. */
   activation?: "none" | "relu";
   batch?: MatmulBatch;
@@ -171,7 +176,8 @@ function blocks(extent: number, size: number): Blocks {
 function foldBroadcastBatch(spec: MatmulSpec): { m: number; batch: MatmulBatch } {
   const batch = spec.batch ?? { count: 1, aStride: 0, bStride: 0, cStride: 0 };
   const { m, n, k } = spec;
-  if (batch.count > 1 && batch.bStride === 0 && !spec.transA && ldC(spec) === n) {
+  // (Not with a bias per row: the folded rows would index past the m biases.)
+  if (batch.count > 1 && batch.bStride === 0 && !spec.transA && ldC(spec) === n && !spec.biasPerRow) {
     if (batch.aStride === m * k * 4 && batch.cStride === m * n * 4) {
       return { m: m * batch.count, batch: { count: 1, aStride: 0, bStride: 0, cStride: 0 } };
     }
@@ -236,8 +242,13 @@ export function operandSpans(plan: MatmulPlan): Array<[string, number, number]> 
     ["B", spec.bOffset, spec.bOffset + last * batch.bStride + extentB(spec)],
     ["C", spec.cOffset, spec.cOffset + last * batch.cStride + extentC(spec, m)],
   ];
-  if (spec.biasOffset !== undefined) spans.push(["bias", spec.biasOffset, spec.biasOffset + spec.n * 4]);
+  if (spec.biasOffset !== undefined) spans.push(["bias", spec.biasOffset, spec.biasOffset + biasBytes(spec)]);
   return spans;
+}
+
+/** Bytes of the bias vector: one float per column, or per row. */
+function biasBytes(spec: MatmulSpec): number {
+  return (spec.biasPerRow ? spec.m : spec.n) * 4;
 }
 
 /** Bytes from an operand's first element to one past its last (m: the rows after folding). */
@@ -285,7 +296,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
     spec.aOffset + last * batch.aStride + extentA(spec, m),
     spec.bOffset + last * batch.bStride + extentB(spec),
     spec.cOffset + last * batch.cStride + extentC(spec, m),
-    spec.biasOffset === undefined ? 0 : spec.biasOffset + n * 4,
+    spec.biasOffset === undefined ? 0 : spec.biasOffset + biasBytes(spec),
     packedAOffset + packedABytes,
   );
   return {

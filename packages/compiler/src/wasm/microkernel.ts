@@ -37,12 +37,15 @@ export function microkernelName(shape: MicrokernelShape): string {
   return `tile_${shape.rows}x${shape.cols}`;
 }
 
+/** Where the epilogue's bias varies: along the columns (a dense layer's bias[j]), the rows (conv's bias[i]). */
+export type BiasAxis = "none" | "columns" | "rows";
+
 /**
  * (func (param $a $b $c $bias $kc $flags)): $a, $b, $c point at the tile's first A element, packed B panel row
- * and C element; flags LOAD_C adds the tile to C instead of overwriting, EPILOGUE adds bias (if $bias ≠ 0
- * was planned) and applies the activation.
+ * and C element, $bias at the tile's first bias element (of its first column, or of its first row); flags
+ * LOAD_C adds the tile to C instead of overwriting, EPILOGUE adds the bias and applies the activation.
  */
-export function emitMicrokernel(shape: MicrokernelShape, hasBias: boolean): FunctionBuilder {
+export function emitMicrokernel(shape: MicrokernelShape, bias: BiasAxis): FunctionBuilder {
   const fn = new FunctionBuilder(microkernelName(shape), [
     ["a", I32],
     ["b", I32],
@@ -51,7 +54,7 @@ export function emitMicrokernel(shape: MicrokernelShape, hasBias: boolean): Func
     ["kc", I32],
     ["flags", I32],
   ]);
-  const [a, b, c, bias, kc, flags] = [0, 1, 2, 3, 4, 5];
+  const [a, b, c, biasPtr, kc, flags] = [0, 1, 2, 3, 4, 5];
   const vectors = Math.ceil(shape.cols / 4);
   const acc = range(shape.rows).map((r) => range(vectors).map((v) => fn.local(`acc${r}_${v}`, V128)));
   const bRow = range(vectors).map((v) => fn.local(`b${v}`, V128));
@@ -104,11 +107,20 @@ export function emitMicrokernel(shape: MicrokernelShape, hasBias: boolean): Func
   }
   fn.end();
 
-  if (hasBias || shape.relu) {
+  if (bias !== "none" || shape.relu) {
     fn.get(flags).i32Const(EPILOGUE).i32And().if();
-    if (hasBias) {
+    if (bias === "rows") {
+      // One bias per row, splat across its vectors (the A splat register is free by now).
+      for (let r = 0; r < shape.rows; r++) {
+        fn.get(biasPtr)
+          .v128Load32Splat(r * 4)
+          .set(aSplat);
+        for (let v = 0; v < vectors; v++) addInPlace(acc[r]![v]!, () => fn.get(aSplat));
+      }
+    }
+    if (bias === "columns") {
       for (let v = 0; v < vectors; v++) {
-        loadLanes(fn, bias, v * 16, lanesOf(v), scratch);
+        loadLanes(fn, biasPtr, v * 16, lanesOf(v), scratch);
         fn.set(bRow[v]!);
       }
       for (let r = 0; r < shape.rows; r++) {
