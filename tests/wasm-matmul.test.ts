@@ -255,6 +255,28 @@ describe("wasm matmul", () => {
     }
   });
 
+  it("its relu is the JS relu (x > 0 ? x : 0): NaN and −0 become +0", () => {
+    // C = A·B with k = 1, B = [1]: C is A's column, then + bias 0 and relu.
+    const spec: MatmulSpec = {
+      ...{ m: 5, n: 1, k: 1, transA: false, transB: false, aOffset: 0, bOffset: 64, cOffset: 128 },
+      ...{
+        biasOffset: 192,
+        biasPerRow: true,
+        activation: "relu",
+        packOffset: 256,
+        accumulate: false,
+        fma: false,
+      },
+    };
+    const memory = new wasmApi.Memory({ initial: 1, maximum: 1, shared: true });
+    const floats = new Float32Array(memory.buffer);
+    floats.set([Number.NaN, -0, -2, 3, Number.POSITIVE_INFINITY], 0);
+    floats[16] = 1;
+    instantiateMatmul(spec, memory)();
+    const c = Array.from(floats.slice(32, 37));
+    expect(c.map((x) => Object.is(x, 0) || x)).toEqual([true, true, true, 3, Number.POSITIVE_INFINITY]);
+  });
+
   it("blocks over M and N when they exceed the cache blocks", () => {
     for (const o of orientations) {
       expectMatches({ m: 300, n: 70, k: 40, ...o, tuning: { mBlock: 64, nBlock: 16 } });

@@ -186,6 +186,8 @@ export class FunctionBuilder {
   f32x4Add = () => this.simd("f32x4.add", 0xe4);
   f32x4Mul = () => this.simd("f32x4.mul", 0xe6);
   f32x4Max = () => this.simd("f32x4.max", 0xe9);
+  /** Pseudo-max a < b ? b : a (a NaN in b gives a, unlike f32x4.max, which propagates it). */
+  f32x4Pmax = () => this.simd("f32x4.pmax", 0xeb);
   /** Relaxed SIMD: a*b + c, fused or not at the engine's choice (fused on x64 with FMA3). */
   f32x4RelaxedMadd = () => this.simd("f32x4.relaxed_madd", 0x105);
 }

@@ -128,7 +128,8 @@ export function emitMicrokernel(shape: MicrokernelShape, bias: BiasAxis): Functi
       }
     }
     if (shape.relu) {
-      for (const local of acc.flat()) fn.get(local).v128Zero().f32x4Max().set(local);
+      // pmax(0, x) = 0 < x ? x : 0, exactly the JS relu (x > 0 ? x : 0): NaN and −0 give +0.
+      for (const local of acc.flat()) fn.v128Zero().get(local).f32x4Pmax().set(local);
     }
     fn.end();
   }
