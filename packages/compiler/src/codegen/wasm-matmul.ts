@@ -1,8 +1,8 @@
 /**
  * The wasm renderer of a matmul group: the product runs in a WebAssembly SIMD kernel generated for this
  * exact shape and orientation, on the graph's own memory (no copies); the step calls it like Math.exp.
- * The fused epilogue (bias, activation, optimizer update...) then runs as one JS loop over the product,
- * so any epilogue the fusion pass chose still works. Falls back to the JS renderers where the operands'
+ * A bias add and a relu run inside the kernel (kernel-epilogue.ts); any other epilogue the fusion pass
+ * chose (a relu's mask, an optimizer update...) runs as one JS loop over the product. Falls back to the JS renderers where the operands'
  * layout is not one the kernel reads (row-major or transposed).
  */
 import { id, member, sizeOf } from "@adjoint/core";
@@ -14,6 +14,7 @@ import { operandSpans, planMatmul } from "../wasm/matmul-plan";
 import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
 import type { RenderContext, Renderer } from "./context";
 import { renderElementwiseOver } from "./elementwise";
+import { kernelEpilogue } from "./kernel-epilogue";
 import { contiguous, type DimSlice } from "./loops";
 import { matmulGeometry } from "./matmul-js";
 import { forkJoin, splitMatmul } from "./parallel";
@@ -40,12 +41,15 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     const mm = p.nodes[g.root!];
     const name = `mm${kernels.length}`;
     const memory = p.graph.memory;
-    const direct = g.nodes.length === 1 && g.outputs.length === 1;
     const macs = spec.m * spec.n * spec.k * (spec.batch?.count ?? 1);
     const parallel = ctx.parallel !== undefined && macs >= ctx.parallel.minMacs;
+    // (Not split over threads: the slices' bias offsets would have to follow their rows or columns.)
+    const inKernel = parallel ? null : inKernelEpilogue(g, ctx, spec);
+    const direct = (g.nodes.length === 1 && g.outputs.length === 1) || inKernel;
     if (!parallel) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
-    // Without an epilogue, the kernel writes the stored product itself; otherwise into a region of its own.
-    spec.cOffset = direct ? ctx.plan.location.get(g.root!)! * 4 : memory.allocate(sizeOf(mm.shape));
+    // Without a JS epilogue, the kernel writes the stored output itself; otherwise into a region of its own.
+    if (!direct) spec.cOffset = memory.allocate(sizeOf(mm.shape));
+    else if (!inKernel) spec.cOffset = ctx.plan.location.get(g.root!)! * 4;
     const parts = parallel ? splitMatmul(spec, ctx.parallel!.slices, mm.shape.length) : null;
     if (parallel && !parts) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // One kernel per slice, each with a pack scratch of its own (two threads may run two slices at once);
@@ -70,6 +74,32 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     const epilogues = slices.map((s) => s.slice(1));
     return [...forkJoin(ctx.parallel!, products), ...forkJoin(ctx.parallel!, epilogues)];
   };
+}
+
+/**
+ * Sets up the kernel's own epilogue (bias, relu) in `spec`, C being the group's stored output, when the
+ * group's epilogue is one it can run and that output shares no bytes with the operands.
+ */
+function inKernelEpilogue(g: Group, ctx: RenderContext, spec: MatmulSpec): boolean {
+  const fused = kernelEpilogue(g, ctx);
+  if (!fused) return false;
+  const candidate: MatmulSpec = {
+    ...spec,
+    biasOffset: fused.biasOffset,
+    biasPerRow: fused.biasPerRow,
+    activation: fused.relu ? "relu" : "none",
+    cOffset: ctx.plan.location.get(fused.output)! * 4,
+  };
+  if (cOverlapsOperand(candidate)) return false;
+  Object.assign(spec, candidate);
+  return true;
+}
+
+/** Whether C shares bytes with A, B or the bias (the kernel reads those after storing parts of C). */
+function cOverlapsOperand(spec: MatmulSpec): boolean {
+  const spans = operandSpans(planMatmul(spec));
+  const [, cStart, cEnd] = spans.find(([name]) => name === "C")!;
+  return spans.some(([name, a, b]) => name !== "C" && cStart < b && a < cEnd);
 }
 
 /** Whether a stored output of the group's epilogue overlaps the bytes of the product's A or B. */

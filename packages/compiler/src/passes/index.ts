@@ -8,8 +8,9 @@ import { cse } from "./cse";
 import { dce } from "./dce";
 import { poolGrad } from "./pool-grad";
 import { simplify } from "./simplify";
+import { sinkReshape } from "./sink-reshape";
 
-export const PASSES = { simplify, cse, dce, batchSum, poolGrad } as const;
+export const PASSES = { simplify, cse, dce, batchSum, poolGrad, sinkReshape } as const;
 export type PassName = keyof typeof PASSES;
 
 /** Switches for the passes and for fusion (each on unless set to false). */
@@ -22,6 +23,8 @@ export interface PassOptions {
   batchSum?: boolean;
   /** A max pool's gradient (mask, product, col2im) as one loop (see pool-grad.ts). */
   poolGrad?: boolean;
+  /** Elementwise ops after a matmul's reshape moved before it, as its epilogue (see sink-reshape.ts). */
+  sinkReshape?: boolean;
 }
 
 /**
@@ -37,6 +40,7 @@ export function runPasses(p: Program, options: PassOptions, timings?: Record<str
     "dce",
     "batchSum",
     "poolGrad",
+    "sinkReshape",
     "simplify",
     "dce",
   ] as const) {
@@ -48,4 +52,4 @@ export function runPasses(p: Program, options: PassOptions, timings?: Record<str
   return p;
 }
 
-export { batchSum, cse, dce, poolGrad, simplify };
+export { batchSum, cse, dce, poolGrad, simplify, sinkReshape };
