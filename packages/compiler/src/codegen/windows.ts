@@ -6,7 +6,7 @@
  *    races, and the loop splits by rows;
  *  - firstMaxMask: per kept index, the first maximum over the reduced axes (row-major), then 0/1 stores.
  */
-import { bin, type Expr, id, logical, num, type Shape, windowGeometry } from "@adjoint/core";
+import { bin, cond, type Expr, id, logical, num, type Shape, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
@@ -159,7 +159,11 @@ export function renderFirstMaxMask(g: Group, ctx: RenderContext): Stmt[] {
 
 /**
  * foldAtFirstMax (passes/pool-grad.ts), a max pool's gradient: per plane, zero it, then per window find
- * the first maximum of x (window elements unrolled: offsets are constants) and add g there.
+ * the first maximum of x (window elements unrolled: offsets are constants) and add g there (times
+ * step(max) with positiveOnly, the ReLU mask before the pool). When the windows tile the plane exactly
+ * (stride = kernel, no dilation, H = Ho·kh, W = Wo·kw: W5's 2×2 pools) every element belongs to one
+ * window: each window stores its kh·kw elements (g at the maximum, 0 elsewhere) and the plane is not
+ * zeroed first, one store per element instead of a zeroing store plus a read-modify-write.
  */
 export function renderFoldAtFirstMax(g: Group, ctx: RenderContext): Stmt[] {
   const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
@@ -182,11 +186,20 @@ export function renderFoldAtFirstMax(g: Group, ctx: RenderContext): Stmt[] {
   const v = (n: string) => id(n);
   const gRead = (o: Expr) => (gAccess.kind === "scalar" ? num(gAccess.value) : load(bin("+", v("gw"), o)));
   const candidates: Stmt[] = [];
+  const outOffsets: number[] = [];
+  const tiles =
+    kernel[0] === stride[0] &&
+    kernel[1] === stride[1] &&
+    dilation[0] === 1 &&
+    dilation[1] === 1 &&
+    H === Ho * kernel[0] &&
+    W === Wo * kernel[1];
   for (let i = 0; i < kernel[0]; i++)
     for (let j = 0; j < kernel[1]; j++) {
       const xOff = i * dilation[0] * xh + j * dilation[1] * xw;
       const outOff = i * dilation[0] * W + j * dilation[1];
       const gOff = i * gi + j * gj;
+      outOffsets.push(outOff);
       if (i === 0 && j === 0) {
         candidates.push(letDecl("best", load(v("xw"))), letDecl("at", num(0)), letDecl("ga", num(0)));
         continue;
@@ -203,9 +216,30 @@ export function renderFoldAtFirstMax(g: Group, ctx: RenderContext): Stmt[] {
         ),
       );
     }
+  const masked = node.attrs.positiveOnly === true;
+  // g at the maximum, times the ReLU mask step(max) = (max > 0 ? 1 : 0) with positiveOnly.
+  const value = masked
+    ? bin("*", gRead(v("ga")), cond(bin(">", v("best"), num(0)), num(1), num(0)))
+    : gRead(v("ga"));
+  const windowAt = bin(
+    "+",
+    v("plane"),
+    bin("+", bin("*", v("p"), num(stride[0] * W)), bin("*", v("q"), num(stride[1]))),
+  );
+  const store: Stmt[] = tiles
+    ? [
+        constDecl("g", value),
+        constDecl("o", windowAt),
+        ...outOffsets.map((off) =>
+          assign(load(bin("+", v("o"), num(off))), cond(bin("===", v("at"), num(off)), v("g"), num(0))),
+        ),
+      ]
+    : [assign(load(bin("+", windowAt, v("at"))), value, "+=")];
   return loopNest("b", dims, (bv) => [
     constDecl("plane", affine(outLoc, bv, map(leadLists[0]))),
-    forLoop("t", num(0), num(H * W), [assign(load(bin("+", v("plane"), v("t"))), num(0))]),
+    ...(tiles
+      ? []
+      : [forLoop("t", num(0), num(H * W), [assign(load(bin("+", v("plane"), v("t"))), num(0))])]),
     forLoop("p", num(0), num(Ho), [
       forLoop("q", num(0), num(Wo), [
         constDecl(
@@ -229,21 +263,7 @@ export function renderFoldAtFirstMax(g: Group, ctx: RenderContext): Stmt[] {
             ]
           : []),
         ...candidates,
-        assign(
-          load(
-            bin(
-              "+",
-              bin(
-                "+",
-                v("plane"),
-                bin("+", bin("*", v("p"), num(stride[0] * W)), bin("*", v("q"), num(stride[1]))),
-              ),
-              v("at"),
-            ),
-          ),
-          gRead(v("ga")),
-          "+=",
-        ),
+        ...store,
       ]),
     ]),
   ]);
