@@ -1,9 +1,10 @@
 /**
  * Loops of the window primitives that are not views:
- *  - foldWindows (col2im, the input gradient of a convolution or a pool) in gather form: each output row
- *    (leading index, y) is zeroed, then the window rows that reach it are added into it, each one a
- *    stride-sw run over the output row. Every output row is written by one iteration only: no scatter
- *    races, and the loop splits by rows;
+ *  - foldWindows (col2im, the input gradient of a convolution or a pool) in gather form, per output row
+ *    (leading index, y): fold-rows.ts sums each element's terms in a register; rows too wide to unroll
+ *    are zeroed here, then the window rows that reach them are added in, each a stride-sw run over the
+ *    row. Every output row is written by one iteration only: no scatter races, and the loop splits by
+ *    rows;
  *  - firstMaxMask: per kept index, the first maximum over the reduced axes (row-major), then 0/1 stores.
  */
 import { bin, cond, type Expr, id, logical, num, type Shape, windowGeometry } from "@adjoint/core";
@@ -11,6 +12,7 @@ import type { Group } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
 import type { RenderContext } from "./context";
+import { foldRowsFits, renderFoldRows } from "./fold-rows";
 import { collapse, contiguous, stridesIn } from "./loops";
 
 function bufferAccess(ctx: RenderContext, input: number, op: string): Access & { kind: "buffer" } {
@@ -43,6 +45,19 @@ export function renderFoldWindows(g: Group, ctx: RenderContext): Stmt[] {
   const outLoc = ctx.plan.location.get(node.id)!;
   const srcBase = baseOf(ctx, src);
   const v = (n: string) => id(n);
+  if (foldRowsFits(W, kw)) {
+    return renderFoldRows({
+      kernel: [kh, kw],
+      stride: [sh, sw],
+      dilation: [dh, dw],
+      size: [H, W],
+      windows: [Ho, Wo],
+      srcStrides: [si, sj, sp, sq],
+      leadDims: dims,
+      outBase: (bv) => affine(outLoc, bv, map(leadLists[0])),
+      srcBase: (bv) => affine(srcBase, bv, map(leadLists[1])),
+    });
+  }
 
   return loopNest("b", dims, (bv) => {
     const outRow = bin("+", affine(outLoc, bv, map(leadLists[0])), bin("*", v("y"), num(W)));
