@@ -11,6 +11,7 @@ import { baseIndex, type RenderContext, type Renderer } from "./context";
 import { renderElementwise } from "./elementwise";
 import { collapse, contiguous, stridesIn } from "./loops";
 import { renderMatmul } from "./matmul-js";
+import { renderPaddedWindows } from "./padded-windows";
 import { renderReduce } from "./reduce";
 import { renderFirstMaxMask, renderFoldAtFirstMax, renderFoldWindows } from "./windows";
 
@@ -65,6 +66,8 @@ export const renderCopy: Renderer = (g, ctx) => {
       return renderFirstMaxMask(g, ctx);
     case "foldAtFirstMax":
       return renderFoldAtFirstMax(g, ctx);
+    case "paddedWindows":
+      return renderPaddedWindows(g, ctx);
     case "concat": {
       const axis = node.attrs.axis as number;
       let at = 0;

@@ -7,10 +7,11 @@ import { batchSum } from "./batch-sum";
 import { cse } from "./cse";
 import { dce } from "./dce";
 import { poolGrad } from "./pool-grad";
+import { padWindows } from "./padded-windows";
 import { simplify } from "./simplify";
 import { sinkReshape } from "./sink-reshape";
 
-export const PASSES = { simplify, cse, dce, batchSum, poolGrad, sinkReshape } as const;
+export const PASSES = { simplify, cse, dce, batchSum, poolGrad, sinkReshape, padWindows } as const;
 export type PassName = keyof typeof PASSES;
 
 /** Switches for the passes and for fusion (each on unless set to false). */
@@ -25,6 +26,8 @@ export interface PassOptions {
   poolGrad?: boolean;
   /** Elementwise ops after a matmul's reshape moved before it, as its epilogue (see sink-reshape.ts). */
   sinkReshape?: boolean;
+  /** A padded conv's im2col read from the unpadded input, no padded copy (see padded-windows.ts). */
+  padWindows?: boolean;
 }
 
 /**
@@ -41,6 +44,7 @@ export function runPasses(p: Program, options: PassOptions, timings?: Record<str
     "batchSum",
     "poolGrad",
     "sinkReshape",
+    "padWindows",
     "simplify",
     "dce",
   ] as const) {
@@ -52,4 +56,4 @@ export function runPasses(p: Program, options: PassOptions, timings?: Record<str
   return p;
 }
 
-export { batchSum, cse, dce, poolGrad, simplify, sinkReshape };
+export { batchSum, cse, dce, padWindows, poolGrad, simplify, sinkReshape };
