@@ -7,6 +7,7 @@ import { formatShape, type Graph, Tensor } from "@adjoint/core";
 import { RENDERERS } from "./codegen/render";
 import { generateStep } from "./codegen/step";
 import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
+import { wasmCopyRenderer } from "./codegen/wasm-pool";
 import { fusedGroups, programText } from "./dump";
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";
@@ -114,7 +115,9 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
   const plan = time("plan", () => planMemory(schedule, { reuse: options.reuse }));
   const wasmKernels: WasmKernelInfo[] = [];
   const renderers =
-    options.wasm === false ? {} : { matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels) };
+    options.wasm === false
+      ? {}
+      : { matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels), copy: wasmCopyRenderer(RENDERERS.copy) };
   const host = requestedThreads > 1 ? defaultWorkerHost() : undefined;
   let threadsNote = typeof host === "string" ? `threads: ${requestedThreads} requested, 1 used: ${host}` : "";
   if (threadsNote) warnOnce(threadsNote);

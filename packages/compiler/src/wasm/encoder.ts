@@ -186,6 +186,16 @@ export class FunctionBuilder {
   f32x4Add = () => this.simd("f32x4.add", 0xe4);
   f32x4Mul = () => this.simd("f32x4.mul", 0xe6);
   f32x4Max = () => this.simd("f32x4.max", 0xe9);
+  f32x4Eq = () => this.simd("f32x4.eq", 0x41);
+  f32x4Ne = () => this.simd("f32x4.ne", 0x42);
+  f32x4Gt = () => this.simd("f32x4.gt", 0x44);
+  v128Not = () => this.simd("v128.not", 0x4d);
+  v128And = () => this.simd("v128.and", 0x4e);
+  /** a & ~b. */
+  v128AndNot = () => this.simd("v128.andnot", 0x4f);
+  v128Or = () => this.simd("v128.or", 0x50);
+  /** (a & c) | (b & ~c), for the stack a, b, c. */
+  v128Bitselect = () => this.simd("v128.bitselect", 0x52);
   /** Pseudo-max a < b ? b : a (a NaN in b gives a, unlike f32x4.max, which propagates it). */
   f32x4Pmax = () => this.simd("f32x4.pmax", 0xeb);
   /** Relaxed SIMD: a*b + c, fused or not at the engine's choice (fused on x64 with FMA3). */
