@@ -1,7 +1,7 @@
 /**
- * The 2×2 max pool gradient's SIMD kernel (wasm/pool-grad.ts, codegen/wasm-pool.ts): bit for bit the JS
- * loop (wasm off), NaN, ties and zeros included, at every remainder of the four-window groups, with and
- * without the ReLU mask; and against the float64 interpreter.
+ * The 2×2 max pool's SIMD kernels, forward max and gradient (wasm/pool2x2.ts, codegen/wasm-pool.ts): bit
+ * for bit the JS loops (wasm off), NaN, ties and zeros included, at every remainder of the four-window
+ * groups, with and without the ReLU mask; and against the float64 interpreter.
  */
 import { compile, grad, Graph, maxPool2d } from "adjoint";
 import { describe, expect, it } from "vitest";
@@ -20,9 +20,9 @@ function both(shape: number[], relu: boolean, values: (i: number) => number) {
     c: Float32Array.from({ length: c.size }, (_, i) => (i % 7) - 3 + 0.25),
   };
   return [{}, { wasm: false }].map((options) => {
-    const k = compile({ dx }, options);
+    const k = compile({ dx, y: pooled }, options);
     k.run(feeds);
-    return { source: k.source, dx: Array.from(k.outputs.dx) };
+    return { source: k.source, dx: Array.from(k.outputs.dx), y: Array.from(k.outputs.y) };
   });
 }
 
@@ -38,8 +38,15 @@ describe("a 2x2 max pool's gradient in a wasm SIMD kernel", () => {
         const [wasm, js] = both(shape, relu, values);
         expect(wasm.source).toMatch(/wasm\.pool\d+\(\)/);
         expect(js.source).not.toMatch(/wasm\.pool/);
-        const differing = wasm.dx.findIndex((v, i) => !Object.is(v, js.dx[i]));
-        expect(differing, `element ${differing}: ${wasm.dx[differing]} vs ${js.dx[differing]}`).toBe(-1);
+        expect((wasm.source.match(/wasm\.pool\d+\(\)/g) ?? []).length).toBe(2); // the max and its gradient
+        for (const out of ["y", "dx"] as const) {
+          const differing = wasm[out].findIndex((v, i) => !Object.is(v, js[out][i]));
+          expect(differing, `${out}[${differing}]: ${wasm[out][differing]} vs ${js[out][differing]}`).toBe(
+            -1,
+          );
+        }
+        // (A ReLU sends NaN to 0: only without it do NaNs reach the pool.)
+        expect(wasm.y.some((v) => Number.isNaN(v))).toBe(!relu);
         expect(wasm.dx.some((v) => v !== 0 && !Number.isNaN(v))).toBe(true);
       });
     }
@@ -53,8 +60,10 @@ describe("a 2x2 max pool's gradient in a wasm SIMD kernel", () => {
     expect(report.kernels[0].source).toMatch(/wasm\.pool\d+\(\)/);
   });
 
-  it("odd planes (the last row and column in no window) stay in JS", () => {
-    const [wasm] = both([1, 2, 7, 9], true, (i) => Math.sin(i));
-    expect(wasm.source).not.toMatch(/wasm\.pool/);
+  it("odd planes (the last row and column in no window): the max in wasm, the gradient in JS", () => {
+    const [wasm, js] = both([1, 2, 7, 9], true, (i) => Math.sin(i));
+    expect((wasm.source.match(/wasm\.pool\d+\(\)/g) ?? []).length).toBe(1);
+    expect(wasm.y).toEqual(js.y);
+    expect(wasm.dx).toEqual(js.dx);
   });
 });

@@ -7,7 +7,7 @@ import { formatShape, type Graph, Tensor } from "@adjoint/core";
 import { RENDERERS } from "./codegen/render";
 import { generateStep } from "./codegen/step";
 import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
-import { wasmCopyRenderer } from "./codegen/wasm-pool";
+import { wasmCopyRenderer, wasmReduceRenderer } from "./codegen/wasm-pool";
 import { fusedGroups, programText } from "./dump";
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";
@@ -117,7 +117,11 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
   const renderers =
     options.wasm === false
       ? {}
-      : { matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels), copy: wasmCopyRenderer(RENDERERS.copy) };
+      : {
+          matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels),
+          copy: wasmCopyRenderer(RENDERERS.copy),
+          reduce: wasmReduceRenderer(RENDERERS.reduce),
+        };
   const host = requestedThreads > 1 ? defaultWorkerHost() : undefined;
   let threadsNote = typeof host === "string" ? `threads: ${requestedThreads} requested, 1 used: ${host}` : "";
   if (threadsNote) warnOnce(threadsNote);

@@ -1,33 +1,74 @@
 /**
- * The wasm renderer of copy groups: a 2×2 stride-2 max pool's gradient over contiguous planes runs in the
- * generated SIMD kernel of wasm/pool-grad.ts (branch-free, bit for bit the JS loop); every other copy
- * group, and this one when its operands are laid out otherwise, renders as JS.
+ * The wasm renderers of copy and reduce groups: a 2×2 stride-2 max pool (the max over its windows, a
+ * reduce group) and its gradient (foldAtFirstMax, a copy group) over planes with contiguous rows run in
+ * the generated SIMD kernels of wasm/pool2x2.ts (branch-free, bit for bit the JS loops); every other
+ * group, and these when their operands are laid out otherwise, renders as JS.
  */
 import { id, member, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { simdAvailable } from "../wasm/features";
 import { wasmApi } from "../wasm/js-api";
-import { buildPoolGradModule, POOL_GRAD_EXPORT, type PoolGradSpec } from "../wasm/pool-grad";
+import { buildPool2x2Module, POOL_EXPORT, type Pool2x2Spec } from "../wasm/pool2x2";
 import { call, exprStmt } from "./ast";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
 import { collapse, contiguous, stridesIn } from "./loops";
 
-export function wasmCopyRenderer(fallback: Renderer): Renderer {
+function poolRenderer(fallback: Renderer, specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null) {
   return (g: Group, ctx: RenderContext) => {
-    const spec = poolGradSpec(g, ctx);
+    const spec = simdAvailable() ? specOf(g, ctx) : null;
     if (!spec) return fallback(g, ctx);
     const name = `pool${ctx.externals.size}`;
     const memory = ctx.schedule.program.graph.memory.memory;
-    const module = new wasmApi.Module(buildPoolGradModule(spec).encode());
+    const module = new wasmApi.Module(buildPool2x2Module(spec).encode());
     const instance = new wasmApi.Instance(module, { env: { memory } });
-    ctx.externals.set(name, instance.exports[POOL_GRAD_EXPORT] as () => void);
+    ctx.externals.set(name, instance.exports[POOL_EXPORT] as () => void);
     return [exprStmt(call(member(id("wasm"), name)))];
   };
 }
 
+export const wasmCopyRenderer = (fallback: Renderer): Renderer => poolRenderer(fallback, poolGradSpec);
+export const wasmReduceRenderer = (fallback: Renderer): Renderer => poolRenderer(fallback, poolMaxSpec);
+
+/**
+ * The kernel's spec for max over the (2, 2) window axes of x's 2×2 stride-2 windows (a max pool's
+ * forward, alone in its group: no prologue), rows of x contiguous, the output contiguous; else null.
+ */
+function poolMaxSpec(g: Group, ctx: RenderContext): Pool2x2Spec | null {
+  const node = ctx.schedule.program.nodes[g.root!];
+  if (node.op !== "max" || g.nodes.length !== 1 || node.attrs.keepdims) return null;
+  const w = ctx.schedule.views.access(node.inputs[0])!;
+  if (w.kind !== "buffer") return null;
+  const q = w.shape.length;
+  const axes = node.attrs.axes as number[];
+  if (q < 4 || axes.length !== 2 || axes[0] !== q - 4 || axes[1] !== q - 3) return null;
+  const [kh, kw, Ho, Wo] = w.shape.slice(q - 4);
+  const [si, sj, sp, sq] = w.strides.slice(q - 4);
+  // Windows 2×2 at stride 2 over rows of si floats: elements (i, j) at i·si + j, window (p, q) at 2p·si + 2q.
+  if (kh !== 2 || kw !== 2 || sj !== 1 || sp !== 2 * si || sq !== 2 || si < 2 * Wo) return null;
+  const lead = w.shape.slice(0, q - 4);
+  const lists = [contiguous(node.shape).slice(0, q - 4), w.strides.slice(0, q - 4)];
+  const { dims, map } = collapse(lead, lists);
+  if (dims.length > 1) return null;
+  const [outStride, xStride] = lists.map((l) => (dims.length === 0 ? 0 : map(l)[0]));
+  if (dims.length === 1 && outStride !== Ho * Wo) return null;
+  return {
+    mode: "max",
+    planes: dims[0] ?? 1,
+    Ho,
+    Wo,
+    xOffset: baseIndex(w, ctx) * 4,
+    gOffset: 0,
+    outOffset: ctx.plan.location.get(node.id)! * 4,
+    xPlaneStride: xStride * 4,
+    gPlaneStride: 0,
+    outPlaneStride: outStride * 4,
+    xRowStride: si,
+    positiveOnly: false,
+  };
+}
+
 /** The kernel's spec for a tiled 2×2 foldAtFirstMax whose x, g and output planes are contiguous; else null. */
-function poolGradSpec(g: Group, ctx: RenderContext): PoolGradSpec | null {
-  if (!simdAvailable()) return null;
+function poolGradSpec(g: Group, ctx: RenderContext): Pool2x2Spec | null {
   const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
   if (node.op !== "foldAtFirstMax") return null;
   const { kernel, stride, dilation } = windowGeometry("foldAtFirstMax", node.attrs);
@@ -53,9 +94,11 @@ function poolGradSpec(g: Group, ctx: RenderContext): PoolGradSpec | null {
   const [outStride, xStride, gStride] = lists.map((l) => (dims.length === 0 ? 0 : map(l)[0]));
   if (dims.length === 1 && (xStride !== H * W || gStride !== Ho * Wo || outStride !== H * W)) return null;
   return {
+    mode: "gradient",
     planes: dims[0] ?? 1,
     Ho,
     Wo,
+    xRowStride: W,
     xOffset: baseIndex(x, ctx) * 4,
     gOffset: baseIndex(gAccess, ctx) * 4,
     outOffset: ctx.plan.location.get(node.id)! * 4,

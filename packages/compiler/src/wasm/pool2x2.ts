@@ -1,20 +1,25 @@
 /**
- * A 2×2 stride-2 max pool's gradient (foldAtFirstMax over windows that tile the plane) as a WebAssembly
- * SIMD kernel: four windows at a time, the first maximum chosen with compares and bitselects instead of
- * branches. Which element of a window is its maximum is data, so the JS loop's branches mispredict: on
+ * A 2×2 stride-2 max pool as WebAssembly SIMD kernels, four windows at a time, the maximum chosen with
+ * compares and bitselects instead of branches: the forward max ("max") and its gradient ("gradient",
+ * foldAtFirstMax over windows that tile the plane). Which element of a window is its maximum is data, so the JS loop's branches mispredict: on
  * W5's first pool (384 planes 28×28) the JS loop took 0.85 ms on random data and 0.23 ms on sorted data
  * (microbenchmark), three quarters of its time in mispredictions; a branch-free JS version was 1.3× slower
- * (V8 keeps the branches). Bit for bit the JS loop's result: the same comparisons in the same order
- * (a later element wins if it is larger, or if it is NaN and the best so far is not), g at the maximum
- * (times step(max) with positiveOnly), +0 elsewhere.
+ * (V8 keeps the branches). Bit for bit the JS loops' results: the same comparisons in the same order
+ * (gradient: a later element wins if it is larger, or if it is NaN and the best so far is not; g at the
+ * maximum, times step(max) with positiveOnly, +0 elsewhere. max: a later element wins if it is larger or
+ * NaN, reduce.ts's test).
  */
 import { advance, countedLoop, loadLanes, storeLanes } from "./emit-helpers";
 import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./encoder";
 
-export const POOL_GRAD_EXPORT = "run";
+export const POOL_EXPORT = "run";
 
-export interface PoolGradSpec {
-  /** Planes (leading indices), each x and out [2·Ho, 2·Wo] and g [Ho, Wo], all contiguous. */
+export interface Pool2x2Spec {
+  mode: "max" | "gradient";
+  /**
+   * Planes (leading indices): x rows of xRowStride floats (at least 2·Wo of them read per row); out
+   * [Ho, Wo] (max) or [2·Ho, 2·Wo] (gradient, x the same), g [Ho, Wo]; rows contiguous.
+   */
   planes: number;
   Ho: number;
   Wo: number;
@@ -25,14 +30,17 @@ export interface PoolGradSpec {
   xPlaneStride: number;
   gPlaneStride: number;
   outPlaneStride: number;
+  xRowStride: number;
   positiveOnly: boolean;
 }
 
-export function buildPoolGradModule(spec: PoolGradSpec): ModuleBuilder {
+export function buildPool2x2Module(spec: Pool2x2Spec): ModuleBuilder {
   const { planes, Ho, Wo } = spec;
   const W = 2 * Wo;
-  const rowBytes = W * 4;
-  const fn = new FunctionBuilder(POOL_GRAD_EXPORT, []);
+  const rowBytes = spec.xRowStride * 4;
+  const gradient = spec.mode === "gradient";
+  const outRowBytes = gradient ? W * 4 : Wo * 4;
+  const fn = new FunctionBuilder(POOL_EXPORT, []);
   const i32 = (name: string) => fn.local(name, I32);
   const v128 = (name: string) => fn.local(name, V128);
   const [planeLeft, rowLeft, groupLeft] = ["plane_left", "row_left", "group_left"].map(i32);
@@ -78,8 +86,23 @@ export function buildPoolGradModule(spec: PoolGradSpec): ModuleBuilder {
     storeLanes(fn, op, offset, Math.min(4, 2 * n), lo);
     if (n > 2) storeLanes(fn, op, offset + 16, 2 * n - 4, hi);
   };
+  /** The maximum of n (1-4) windows into best; a NaN wins (reduce.ts: v > acc || v !== v). */
+  const maxOnly = (n: number) => {
+    deinterleave(0, n, a, b);
+    deinterleave(rowBytes, n, c, d);
+    fn.get(a).set(best);
+    for (const v of [b, c, d]) {
+      fn.get(v).get(best).f32x4Gt().get(v).get(v).f32x4Ne().v128Or().set(cond);
+      fn.get(v).get(best).get(cond).v128Bitselect().set(best);
+    }
+    storeLanes(fn, op, 0, n, best);
+  };
   /** n (1-4) consecutive windows of a row pair: elements a b over c d. */
   const windows = (n: number) => {
+    if (!gradient) {
+      maxOnly(n);
+      return;
+    }
     deinterleave(0, n, a, b);
     deinterleave(rowBytes, n, c, d);
     loadLanes(fn, gp, 0, n, scratch);
@@ -105,7 +128,7 @@ export function buildPoolGradModule(spec: PoolGradSpec): ModuleBuilder {
     }
     for (const s of sel) fn.get(gv).get(s).v128And().set(s);
     interleave(0, n, sel[0], sel[1]);
-    interleave(rowBytes, n, sel[2], sel[3]);
+    interleave(outRowBytes, n, sel[2], sel[3]);
   };
 
   fn.i32Const(spec.xOffset).set(xPlane);
@@ -123,12 +146,12 @@ export function buildPoolGradModule(spec: PoolGradSpec): ModuleBuilder {
         windows(4);
         advance(fn, xp, 32);
         advance(fn, gp, 16);
-        advance(fn, op, 32);
+        advance(fn, op, gradient ? 32 : 16);
       });
       if (Wo % 4 > 0) windows(Wo % 4);
       advance(fn, xRow, 2 * rowBytes);
       advance(fn, gRow, Wo * 4);
-      advance(fn, oRow, 2 * rowBytes);
+      advance(fn, oRow, gradient ? 2 * outRowBytes : outRowBytes);
     });
     advance(fn, xPlane, spec.xPlaneStride);
     advance(fn, gPlane, spec.gPlaneStride);
@@ -137,11 +160,11 @@ export function buildPoolGradModule(spec: PoolGradSpec): ModuleBuilder {
 
   const last = planes - 1;
   const end = Math.max(
-    spec.xOffset + last * spec.xPlaneStride + 4 * W * Ho * 2,
-    spec.gOffset + last * spec.gPlaneStride + 4 * Wo * Ho,
-    spec.outOffset + last * spec.outPlaneStride + 4 * W * Ho * 2,
+    spec.xOffset + last * spec.xPlaneStride + rowBytes * 2 * Ho,
+    gradient ? spec.gOffset + last * spec.gPlaneStride + 4 * Wo * Ho : 0,
+    spec.outOffset + last * spec.outPlaneStride + outRowBytes * (gradient ? 2 * Ho : Ho),
   );
   const module = new ModuleBuilder(Math.max(1, Math.ceil(end / 65536)));
-  module.add(fn, POOL_GRAD_EXPORT);
+  module.add(fn, POOL_EXPORT);
   return module;
 }
