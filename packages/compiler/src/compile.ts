@@ -7,7 +7,7 @@ import { formatShape, type Graph, Tensor } from "@adjoint/core";
 import { RENDERERS } from "./codegen/render";
 import { generateStep } from "./codegen/step";
 import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
-import { wasmCopyRenderer, wasmReduceRenderer } from "./codegen/wasm-pool";
+import { wasmCopyRenderer, wasmReduceRenderer } from "./codegen/wasm-windows";
 import { fusedGroups, programText } from "./dump";
 import { planMemory } from "./memory/plan";
 import { type PassOptions, runPasses } from "./passes";

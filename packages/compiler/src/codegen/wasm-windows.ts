@@ -1,33 +1,85 @@
 /**
  * The wasm renderers of copy and reduce groups: a 2×2 stride-2 max pool (the max over its windows, a
  * reduce group) and its gradient (foldAtFirstMax, a copy group) over planes with contiguous rows run in
- * the generated SIMD kernels of wasm/pool2x2.ts (branch-free, bit for bit the JS loops); every other
- * group, and these when their operands are laid out otherwise, renders as JS.
+ * the generated SIMD kernels of wasm/pool2x2.ts (branch-free, bit for bit the JS loops), and foldWindows
+ * with column stride 1 over contiguous windows in wasm/col2im.ts; every other group, and these when
+ * their operands are laid out otherwise, renders as JS.
  */
 import { id, member, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { simdAvailable } from "../wasm/features";
 import { wasmApi } from "../wasm/js-api";
+import { buildCol2imModule, type Col2imSpec } from "../wasm/col2im";
+import type { ModuleBuilder } from "../wasm/encoder";
 import { buildPool2x2Module, POOL_EXPORT, type Pool2x2Spec } from "../wasm/pool2x2";
 import { call, exprStmt } from "./ast";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
 import { collapse, contiguous, stridesIn } from "./loops";
 
-function poolRenderer(fallback: Renderer, specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null) {
+/** A generated module for the group, or null (then the fallback renders it). */
+type ModuleFor = (g: Group, ctx: RenderContext) => ModuleBuilder | null;
+
+function wasmRenderer(fallback: Renderer, ...builders: ModuleFor[]): Renderer {
   return (g: Group, ctx: RenderContext) => {
-    const spec = simdAvailable() ? specOf(g, ctx) : null;
-    if (!spec) return fallback(g, ctx);
-    const name = `pool${ctx.externals.size}`;
+    const module = simdAvailable()
+      ? builders.reduce<ModuleBuilder | null>((m, f) => m ?? f(g, ctx), null)
+      : null;
+    if (!module) return fallback(g, ctx);
+    const name = `win${ctx.externals.size}`;
     const memory = ctx.schedule.program.graph.memory.memory;
-    const module = new wasmApi.Module(buildPool2x2Module(spec).encode());
-    const instance = new wasmApi.Instance(module, { env: { memory } });
+    const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory } });
     ctx.externals.set(name, instance.exports[POOL_EXPORT] as () => void);
     return [exprStmt(call(member(id("wasm"), name)))];
   };
 }
 
-export const wasmCopyRenderer = (fallback: Renderer): Renderer => poolRenderer(fallback, poolGradSpec);
-export const wasmReduceRenderer = (fallback: Renderer): Renderer => poolRenderer(fallback, poolMaxSpec);
+const pool =
+  (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): ModuleFor =>
+  (g, ctx) => {
+    const spec = specOf(g, ctx);
+    return spec && buildPool2x2Module(spec);
+  };
+const col2im: ModuleFor = (g, ctx) => {
+  const spec = col2imSpec(g, ctx);
+  return spec && buildCol2imModule(spec);
+};
+
+export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
+  wasmRenderer(fallback, pool(poolGradSpec), col2im);
+export const wasmReduceRenderer = (fallback: Renderer): Renderer => wasmRenderer(fallback, pool(poolMaxSpec));
+
+/** The col2im kernel's spec: foldWindows with column stride 1 over contiguous windows and planes; else null. */
+function col2imSpec(g: Group, ctx: RenderContext): Col2imSpec | null {
+  const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
+  if (node.op !== "foldWindows") return null;
+  const { kernel, stride, dilation } = windowGeometry("foldWindows", node.attrs);
+  const src = ctx.schedule.views.access(node.inputs[0])!;
+  if (src.kind !== "buffer" || stride[1] !== 1) return null;
+  const r = node.shape.length;
+  const [H, W] = node.shape.slice(r - 2);
+  const q = src.shape.length;
+  const [kh, kw, Ho, Wo] = src.shape.slice(q - 4);
+  const windowStrides = src.strides.slice(q - 4);
+  const expected = [kw * Ho * Wo, Ho * Wo, Wo, 1];
+  if (windowStrides.some((s, i) => s !== expected[i] && src.shape[q - 4 + i] !== 1)) return null;
+  const lists = [contiguous(node.shape).slice(0, r - 2), src.strides.slice(0, q - 4)];
+  const { dims, map } = collapse(node.shape.slice(0, r - 2), lists);
+  if (dims.length > 1) return null;
+  const [outStride, srcStride] = lists.map((l) => (dims.length === 0 ? 0 : map(l)[0]));
+  if (dims.length === 1 && (outStride !== H * W || srcStride !== kh * kw * Ho * Wo)) return null;
+  return {
+    planes: dims[0] ?? 1,
+    kernel: [kh, kw],
+    strideRows: stride[0],
+    dilation,
+    size: [H, W],
+    windows: [Ho, Wo],
+    srcOffset: baseIndex(src, ctx) * 4,
+    outOffset: ctx.plan.location.get(node.id)! * 4,
+    srcPlaneStride: srcStride * 4,
+    outPlaneStride: outStride * 4,
+  };
+}
 
 /**
  * The kernel's spec for max over the (2, 2) window axes of x's 2×2 stride-2 windows (a max pool's
