@@ -9,26 +9,26 @@ import { id, member, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { simdAvailable } from "../wasm/features";
 import { wasmApi } from "../wasm/js-api";
-import { buildCol2imModule, type Col2imSpec } from "../wasm/col2im";
+import { buildCol2imModule, COL2IM_EXPORT, type Col2imSpec } from "../wasm/col2im";
 import type { ModuleBuilder } from "../wasm/encoder";
 import { buildPool2x2Module, POOL_EXPORT, type Pool2x2Spec } from "../wasm/pool2x2";
 import { call, exprStmt } from "./ast";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
 import { collapse, contiguous, stridesIn } from "./loops";
 
-/** A generated module for the group, or null (then the fallback renders it). */
-type ModuleFor = (g: Group, ctx: RenderContext) => ModuleBuilder | null;
+/** A generated module for the group and the name it exports its function as; null: the fallback renders it. */
+type ModuleFor = (g: Group, ctx: RenderContext) => { module: ModuleBuilder; run: string } | null;
 
 function wasmRenderer(fallback: Renderer, ...builders: ModuleFor[]): Renderer {
   return (g: Group, ctx: RenderContext) => {
-    const module = simdAvailable()
-      ? builders.reduce<ModuleBuilder | null>((m, f) => m ?? f(g, ctx), null)
+    const built = simdAvailable()
+      ? builders.reduce<ReturnType<ModuleFor>>((found, f) => found ?? f(g, ctx), null)
       : null;
-    if (!module) return fallback(g, ctx);
+    if (!built) return fallback(g, ctx);
     const name = `win${ctx.externals.size}`;
     const memory = ctx.schedule.program.graph.memory.memory;
-    const instance = new wasmApi.Instance(new wasmApi.Module(module.encode()), { env: { memory } });
-    ctx.externals.set(name, instance.exports[POOL_EXPORT] as () => void);
+    const instance = new wasmApi.Instance(new wasmApi.Module(built.module.encode()), { env: { memory } });
+    ctx.externals.set(name, instance.exports[built.run] as () => void);
     return [exprStmt(call(member(id("wasm"), name)))];
   };
 }
@@ -37,11 +37,11 @@ const pool =
   (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): ModuleFor =>
   (g, ctx) => {
     const spec = specOf(g, ctx);
-    return spec && buildPool2x2Module(spec);
+    return spec && { module: buildPool2x2Module(spec), run: POOL_EXPORT };
   };
 const col2im: ModuleFor = (g, ctx) => {
   const spec = col2imSpec(g, ctx);
-  return spec && buildCol2imModule(spec);
+  return spec && { module: buildCol2imModule(spec), run: COL2IM_EXPORT };
 };
 
 export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
@@ -52,7 +52,7 @@ export const wasmReduceRenderer = (fallback: Renderer): Renderer => wasmRenderer
 function col2imSpec(g: Group, ctx: RenderContext): Col2imSpec | null {
   const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
   if (node.op !== "foldWindows") return null;
-  const { kernel, stride, dilation } = windowGeometry("foldWindows", node.attrs);
+  const { stride, dilation } = windowGeometry("foldWindows", node.attrs);
   const src = ctx.schedule.views.access(node.inputs[0])!;
   if (src.kind !== "buffer" || stride[1] !== 1) return null;
   const r = node.shape.length;
