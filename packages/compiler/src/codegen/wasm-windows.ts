@@ -2,14 +2,16 @@
  * The wasm renderers of copy and reduce groups: a 2×2 stride-2 max pool (the max over its windows, a
  * reduce group) and its gradient (foldAtFirstMax, a copy group) over planes with contiguous rows run in
  * the generated SIMD kernels of wasm/pool2x2.ts (branch-free, bit for bit the JS loops), and foldWindows
- * with column stride 1 over contiguous windows in wasm/col2im.ts; every other group, and these when
- * their operands are laid out otherwise, renders as JS.
+ * with column stride 1 over contiguous windows in wasm/col2im.ts, and the im2col copies (a materialized
+ * slidingWindows, paddedWindows) with column stride 1 in wasm/im2col.ts; every other group, and these
+ * when their operands are laid out otherwise, renders as JS.
  */
 import { id, member, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { simdAvailable } from "../wasm/features";
 import { wasmApi } from "../wasm/js-api";
 import { buildCol2imModule, COL2IM_EXPORT, type Col2imSpec } from "../wasm/col2im";
+import { buildIm2colModule, IM2COL_EXPORT, type Im2colSpec } from "../wasm/im2col";
 import type { ModuleBuilder } from "../wasm/encoder";
 import { buildPool2x2Module, POOL_EXPORT, type Pool2x2Spec } from "../wasm/pool2x2";
 import { call, exprStmt } from "./ast";
@@ -39,14 +41,56 @@ const pool =
     const spec = specOf(g, ctx);
     return spec && { module: buildPool2x2Module(spec), run: POOL_EXPORT };
   };
+const im2col: ModuleFor = (g, ctx) => {
+  const spec = im2colSpec(g, ctx);
+  return spec && { module: buildIm2colModule(spec), run: IM2COL_EXPORT };
+};
 const col2im: ModuleFor = (g, ctx) => {
   const spec = col2imSpec(g, ctx);
   return spec && { module: buildCol2imModule(spec), run: COL2IM_EXPORT };
 };
 
 export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
-  wasmRenderer(fallback, pool(poolGradSpec), col2im);
+  wasmRenderer(fallback, pool(poolGradSpec), col2im, im2col);
 export const wasmReduceRenderer = (fallback: Renderer): Renderer => wasmRenderer(fallback, pool(poolMaxSpec));
+
+/**
+ * The im2col kernel's spec: a materialized slidingWindows (a view copy) or paddedWindows with column
+ * stride 1, x's rows contiguous, planes collapsing to one loop; else null.
+ */
+function im2colSpec(g: Group, ctx: RenderContext): Im2colSpec | null {
+  const node = ctx.schedule.program.nodes[g.root ?? g.nodes[0]];
+  if (node.op !== "slidingWindows" && node.op !== "paddedWindows") return null;
+  const { kernel, stride, dilation } = windowGeometry(node.op, node.attrs);
+  const x = ctx.schedule.views.access(node.inputs[0])!;
+  if (x.kind !== "buffer" || stride[1] !== 1) return null;
+  const r = x.shape.length;
+  const [H, W] = x.shape.slice(r - 2);
+  const [xh, xw] = x.strides.slice(r - 2);
+  if (xw !== 1 || xh < W) return null;
+  const [Ho, Wo] = node.shape.slice(node.shape.length - 2);
+  const lists = [contiguous(node.shape).slice(0, r - 2), x.strides.slice(0, r - 2)];
+  const { dims, map } = collapse(x.shape.slice(0, r - 2), lists);
+  if (dims.length > 1) return null;
+  const [outStride, xStride] = lists.map((l) => (dims.length === 0 ? 0 : map(l)[0]));
+  const [top, , left] = node.op === "paddedWindows" ? (node.attrs.padding as number[]) : [0, 0, 0];
+  return {
+    planes: dims[0] ?? 1,
+    kernel,
+    strideRows: stride[0],
+    dilation,
+    top,
+    left,
+    fill: node.op === "paddedWindows" ? (node.attrs.fill as number) : 0,
+    size: [H, W],
+    xRowStride: xh,
+    windows: [Ho, Wo],
+    xOffset: baseIndex(x, ctx) * 4,
+    outOffset: ctx.plan.location.get(node.id)! * 4,
+    xPlaneStride: xStride * 4,
+    outPlaneStride: outStride * 4,
+  };
+}
 
 /** The col2im kernel's spec: foldWindows with column stride 1 over contiguous windows and planes; else null. */
 function col2imSpec(g: Group, ctx: RenderContext): Col2imSpec | null {

@@ -124,6 +124,13 @@ export class FunctionBuilder {
     this.depth++;
     return this;
   }
+  /** The else branch of the innermost if. */
+  else(): this {
+    this.depth--;
+    this.emit("else", [0x05]);
+    this.depth++;
+    return this;
+  }
   end(): this {
     this.depth--;
     return this.emit("end", [0x0b]);
@@ -160,6 +167,8 @@ export class FunctionBuilder {
   i32And = () => this.emit("i32.and", [0x71]);
   i32Ne = () => this.emit("i32.ne", [0x47]);
   i32Eq = () => this.emit("i32.eq", [0x46]);
+  /** Unsigned a < b: for a signed a, 0 <= a < b in one test. */
+  i32LtU = () => this.emit("i32.lt_u", [0x49]);
   f32Load = (offset: number) => this.emit(`f32.load offset=${offset}`, [0x2a, ...this.memarg(2, offset)]);
   f32Store = (offset: number) => this.emit(`f32.store offset=${offset}`, [0x38, ...this.memarg(2, offset)]);
   i64Load = (offset: number) => this.emit(`i64.load offset=${offset}`, [0x29, ...this.memarg(2, offset)]);
