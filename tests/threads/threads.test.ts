@@ -261,7 +261,7 @@ describe("threads: the generated code", () => {
     const a = g.param("a", [8, 8]);
     const k = compile({ y: a.matmul(a) }, { threads: 2 });
     expect(k.threads).toBe(1);
-    expect(k.threadsNote).toMatch(/no product is large enough/);
+    expect(k.threadsNote).toMatch(/no product or loop is large enough/);
     expect(k.source).not.toMatch(/par\./);
     expect(() => compile({ y: a.matmul(a) }, { threads: 1.5 })).toThrow(/threads must be a whole number/);
     expect(() => compile({ y: a.matmul(a) }, { threads: 0 })).toThrow(/threads must be a whole number/);

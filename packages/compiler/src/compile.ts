@@ -5,6 +5,7 @@
  */
 import { formatShape, type Graph, Tensor } from "@adjoint/core";
 import { RENDERERS } from "./codegen/render";
+import { jobSlices } from "./codegen/parallel";
 import { generateStep } from "./codegen/step";
 import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
 import { wasmCopyRenderer, wasmReduceRenderer } from "./codegen/wasm-windows";
@@ -41,11 +42,17 @@ export interface CompileOptions {
    */
   threads?: number;
   /**
-   * With threads > 1, products (and elementwise loops, in elements) below this many multiply-adds stay on
-   * the main thread. Default THREAD_MIN_MACS, measured by benchmarks/src/split-threshold.ts; a benchmark
-   * sets it to 0 to time the splits it would otherwise refuse.
+   * With threads > 1, products below this many multiply-adds stay on the main thread. Default
+   * THREAD_MIN_MACS, measured by benchmarks/src/split-threshold.ts; a benchmark sets it to 0 to time the
+   * splits it would otherwise refuse.
    */
   threadMinMacs?: number;
+  /**
+   * With threads > 1, elementwise loops and reductions over fewer elements than this stay on the main
+   * thread. Default THREAD_MIN_ELEMENTS, measured by benchmarks/src/loop-split-threshold.ts; Infinity
+   * splits products only.
+   */
+  threadMinElements?: number;
   /**
    * With threads > 1, the slices each parallel job is cut into per thread (default SLICES_PER_THREAD):
    * threads claim slices as they come free. A benchmark varies it.
@@ -95,6 +102,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.wasm ?? true,
     options.threads ?? 1,
     options.threadMinMacs ?? null,
+    options.threadMinElements ?? null,
     options.slicesPerThread ?? null,
   ]);
   const cached = options.cache === false ? undefined : kernelCache.get(graph)?.get(key);
@@ -132,11 +140,12 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
       renderers,
       threads,
       threadMinMacs: options.threadMinMacs,
+      threadMinElements: options.threadMinElements,
       slicesPerThread: options.slicesPerThread,
     }),
   );
   if (threads > 1 && !generated.parallel) {
-    threadsNote = `threads: ${threads} requested, 1 used: no product is large enough to split`;
+    threadsNote = `threads: ${threads} requested, 1 used: no product or loop is large enough to split`;
   }
   const controlOffset = generated.parallel ? graph.memory.allocate(CONTROL_WORDS) : 0;
   const wasmExports = Object.fromEntries(generated.externals);
@@ -156,7 +165,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
             threads: build.threads,
             jobsSource,
             modules: build.modules,
-            jobSlices: build.jobs.map((slices) => slices.length),
+            jobSlices: jobSlices(build),
             runLocal: jobs,
             host,
           });

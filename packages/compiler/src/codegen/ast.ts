@@ -75,16 +75,17 @@ export function loopNest(prefix: string, dims: readonly number[], inner: (vars: 
   return body;
 }
 
-/** loopNest over explicit [from, to) ranges (a thread's share of a loop). */
+/** loopNest over explicit [from, to) ranges (a thread's share of a loop): constants or expressions. */
 export function rangeNest(
   prefix: string,
-  ranges: readonly (readonly [number, number])[],
+  ranges: readonly (readonly [number | Expr, number | Expr])[],
   inner: (vars: Expr[]) => Stmt[],
 ): Stmt[] {
   const vars = ranges.map((_, d) => id(`${prefix}${d}`));
+  const bound = (b: number | Expr) => (typeof b === "number" ? num(b) : b);
   let body = inner(vars);
   for (let d = ranges.length - 1; d >= 0; d--)
-    body = [forLoop(`${prefix}${d}`, num(ranges[d][0]), num(ranges[d][1]), body)];
+    body = [forLoop(`${prefix}${d}`, bound(ranges[d][0]), bound(ranges[d][1]), body)];
   return body;
 }
 

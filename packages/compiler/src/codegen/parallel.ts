@@ -6,9 +6,9 @@
  * along the output's rows or columns only, never through a sum, so each value is computed exactly as with
  * one thread, whichever thread computes it.
  */
-import { bin, id, member, num } from "@adjoint/core";
+import { bin, cond, type Expr, id, member, num } from "@adjoint/core";
 import { ldA, ldB, ldC, type MatmulSpec, planMatmul } from "../wasm/matmul-plan";
-import { block, call, exprStmt, ifStmt, note, ret, type Stmt } from "./ast";
+import { block, call, constDecl, exprStmt, ifStmt, note, ret, type Stmt } from "./ast";
 import type { DimSlice } from "./loops";
 
 /**
@@ -21,14 +21,28 @@ import type { DimSlice } from "./loops";
  */
 export const THREAD_MIN_MACS = 1 << 17;
 
+/**
+ * Elementwise loops and reductions over fewer elements than this stay on one thread (see loop-split.ts).
+ * PROVISIONAL, to be measured by benchmarks/src/loop-split-threshold.ts.
+ */
+export const THREAD_MIN_ELEMENTS = 1 << 14;
+
+/**
+ * A parallel job: either the statements of each slice (a split product: one kernel per slice), or one
+ * body that every slice runs, reading its share from `s` (a split loop: one copy of the loop, not one per
+ * slice, keeps the jobs function small enough for V8 to optimize).
+ */
+export type Job = { kind: "each"; slices: Stmt[][] } | { kind: "shared"; slices: number; body: Stmt[] };
+
 export interface ParallelBuild {
   threads: number;
   /** Products below this many multiply-adds stay on one thread. */
   minMacs: number;
+  /** Elementwise loops and reductions over fewer elements than this stay on one thread (loop-split.ts). */
+  minElements: number;
   /** Slices a job is cut into: slicesPerThread × threads (where the product has enough tiles). */
   slices: number;
-  /** Per job, the statements of each slice. */
-  jobs: Stmt[][][];
+  jobs: Job[];
   /**
    * Per worker (thread t at index t − 1), the compiled wasm modules its slices call, by name: every
    * worker holds every slice's module, since any thread may claim any slice.
@@ -50,10 +64,12 @@ export function parallelBuild(
   threads: number,
   minMacs = THREAD_MIN_MACS,
   slicesPerThread = SLICES_PER_THREAD,
+  minElements = THREAD_MIN_ELEMENTS,
 ): ParallelBuild {
   return {
     threads,
     minMacs,
+    minElements,
     slices: threads * slicesPerThread,
     jobs: [],
     modules: Array.from({ length: threads - 1 }, () => []),
@@ -62,22 +78,67 @@ export function parallelBuild(
 
 /** Registers a job of `slices` and returns what the step runs: fork, then join (which runs slices too). */
 export function forkJoin(build: ParallelBuild, slices: Stmt[][]): Stmt[] {
-  const job = build.jobs.length;
-  build.jobs.push(slices.map((s) => [block(s)]));
+  build.jobs.push({ kind: "each", slices: slices.map((s) => [block(s)]) });
+  return forkJoinStatements(build.jobs.length - 1, slices.length);
+}
+
+/**
+ * Registers a job whose `parts` slices share `units` iterations of a loop as evenly as possible (share());
+ * `body` gets the expressions of the slice's [lo, hi), computed from `s` when the slice runs.
+ */
+export function forkJoinShared(
+  build: ParallelBuild,
+  units: number,
+  parts: number,
+  body: (lo: Expr, hi: Expr) => Stmt[],
+): Stmt[] {
+  const base = Math.floor(units / parts);
+  const extra = units % parts;
+  const s = id("s");
+  // lo = s·base + min(s, extra), hi = lo + base + (s < extra ? 1 : 0): share(units, parts, s) in the slice.
+  const bounds = [
+    constDecl(
+      "lo",
+      extra === 0
+        ? bin("*", s, num(base))
+        : bin("+", bin("*", s, num(base)), cond(bin("<", s, num(extra)), s, num(extra))),
+    ),
+    constDecl(
+      "hi",
+      extra === 0
+        ? bin("+", id("lo"), num(base))
+        : bin("+", id("lo"), cond(bin("<", s, num(extra)), num(base + 1), num(base))),
+    ),
+  ];
+  build.jobs.push({ kind: "shared", slices: parts, body: [...bounds, ...body(id("lo"), id("hi"))] });
+  return forkJoinStatements(build.jobs.length - 1, parts);
+}
+
+function forkJoinStatements(job: number, slices: number): Stmt[] {
   const fork = note(
     exprStmt(call(member(id("par"), "fork"), [num(job)])),
-    `parallel job ${job}: ${slices.length} slices, claimed by the main thread and the workers`,
+    `parallel job ${job}: ${slices} slices, claimed by the main thread and the workers`,
   );
   return [fork, exprStmt(call(member(id("par"), "join")))];
 }
 
+/** The number of slices of each job, for the thread pool. */
+export function jobSlices(build: ParallelBuild): number[] {
+  return build.jobs.map((job) => (job.kind === "each" ? job.slices.length : job.slices));
+}
+
 /** The threads' program: `return function jobs(j, s) { ... }` over the same F and wasm names as the step. */
 export function jobsProgram(build: ParallelBuild): Stmt {
-  const cases: Stmt[] = build.jobs.map((slices, j) =>
-    ifStmt(bin("===", id("j"), num(j)), [
-      ...slices.map((body, i) => ifStmt(bin("===", id("s"), num(i)), [...body, ret(num(0))])),
-      ret(num(0)),
-    ]),
+  const cases: Stmt[] = build.jobs.map((job, j) =>
+    ifStmt(
+      bin("===", id("j"), num(j)),
+      job.kind === "each"
+        ? [
+            ...job.slices.map((body, i) => ifStmt(bin("===", id("s"), num(i)), [...body, ret(num(0))])),
+            ret(num(0)),
+          ]
+        : [...job.body, ret(num(0))],
+    ),
   );
   const fn = {
     type: "FunctionExpression",

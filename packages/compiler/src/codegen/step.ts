@@ -28,10 +28,12 @@ export interface StepOptions {
   checkFinite?: boolean;
   /** Per group kind, a renderer to use instead of the JS loops (the wasm matmul). */
   renderers?: Partial<Record<string, Renderer>>;
-  /** Split the large products over this many threads (default 1: no parallel jobs). */
+  /** Split the large products and loops over this many threads (default 1: no parallel jobs). */
   threads?: number;
   /** Products below this many multiply-adds stay on one thread (default THREAD_MIN_MACS). */
   threadMinMacs?: number;
+  /** Elementwise loops and reductions over fewer elements stay on one thread (default THREAD_MIN_ELEMENTS). */
+  threadMinElements?: number;
   /** Slices per thread of each parallel job (default SLICES_PER_THREAD). */
   slicesPerThread?: number;
 }
@@ -56,7 +58,12 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     externals: new Map(),
     parallel:
       (options.threads ?? 1) > 1
-        ? parallelBuild(options.threads!, options.threadMinMacs, options.slicesPerThread)
+        ? parallelBuild(
+            options.threads!,
+            options.threadMinMacs,
+            options.slicesPerThread,
+            options.threadMinElements,
+          )
         : undefined,
   };
   const body: Stmt[] = [];

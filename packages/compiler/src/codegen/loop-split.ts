@@ -1,0 +1,93 @@
+/**
+ * Splitting loops over the threads: standalone elementwise groups and reductions. The outermost loop of
+ * the nest (after collapse()) is cut into ranges, one per slice of a shared job (forkJoinShared), each run
+ * by whichever thread claims it. A slice computes whole output elements with the same instructions in the
+ * same order as one thread does (a reduction is cut over its kept dims only, never through a sum), so the
+ * results are bit-identical whatever the thread count.
+ */
+import { type Expr, type Shape, sameShape, sizeOf } from "@adjoint/core";
+import type { Access } from "../schedule/views";
+import type { Stmt } from "./ast";
+import { baseIndex, type RenderContext } from "./context";
+import { contiguous, stridesIn } from "./loops";
+import { forkJoinShared } from "./parallel";
+
+/**
+ * How many slices a loop nest doing `elements` element steps, whose outermost loop has `outerUnits`
+ * iterations, is cut into; below 2, it stays on one thread (one thread only, too few elements to pay
+ * for a fork/join, or too few outer iterations).
+ */
+export function loopParts(ctx: RenderContext, elements: number, outerUnits: number | undefined): number {
+  const par = ctx.parallel;
+  if (!par || outerUnits === undefined || elements < par.minElements) return 1;
+  return Math.min(par.slices, outerUnits);
+}
+
+/** The operands that `members` read from memory (not computed in the group or defined by a prelude). */
+export function memoryReads(
+  ctx: RenderContext,
+  members: readonly number[],
+  extra: readonly number[] = [],
+): Array<Access & { kind: "buffer" }> {
+  const p = ctx.schedule.program;
+  const inside = new Set(members);
+  const reads: Array<Access & { kind: "buffer" }> = [];
+  for (const i of [...members.flatMap((m) => p.nodes[m].inputs), ...extra]) {
+    if (inside.has(i)) continue;
+    const a = ctx.schedule.views.access(i)!;
+    if (a.kind === "buffer") reads.push(a);
+  }
+  return reads;
+}
+
+/**
+ * Whether one slice could read memory that another slice writes, when a loop over `loop` reads `reads`
+ * and stores `outputs` (contiguous over the loop) concurrently. The memory plan lets an elementwise group
+ * overwrite an operand it reads for the last time, element by element; that is safe in slices only when
+ * the read of every element is at the very index it is written at (then both fall in the same slice):
+ * `sameIndexReads` allows exactly that case, any other overlap is a hazard.
+ */
+export function slicesMayRace(
+  ctx: RenderContext,
+  loop: Shape,
+  reads: ReadonlyArray<Access & { kind: "buffer" }>,
+  outputs: readonly number[],
+  sameIndexReads: boolean,
+): boolean {
+  const p = ctx.schedule.program;
+  const dense = contiguous(loop);
+  return outputs.some((o) => {
+    const at = ctx.plan.location.get(o)!;
+    const end = at + sizeOf(p.nodes[o].shape);
+    return reads.some((a) => {
+      const base = baseIndex(a, ctx);
+      const strides = stridesIn(a, loop);
+      let lo = base;
+      let hi = base + 1;
+      loop.forEach((d, i) => {
+        lo += Math.min(0, (d - 1) * strides[i]);
+        hi += Math.max(0, (d - 1) * strides[i]);
+      });
+      if (hi <= at || end <= lo) return false;
+      const sameIndex =
+        base === at &&
+        sameShape(p.nodes[o].shape, loop) &&
+        loop.every((d, i) => d === 1 || strides[i] === dense[i]);
+      return !(sameIndexReads && sameIndex);
+    });
+  });
+}
+
+/**
+ * The nest split over the threads when `parts` ≥ 2 (its outermost loop of `outerUnits` iterations shared
+ * out by forkJoinShared), else whole: `render` gets the outermost loop's [lo, hi), or nothing for all of it.
+ */
+export function splitOuterLoop(
+  ctx: RenderContext,
+  parts: number,
+  outerUnits: number,
+  render: (outer?: readonly [Expr, Expr]) => Stmt[],
+): Stmt[] {
+  if (parts < 2 || !ctx.parallel) return render();
+  return forkJoinShared(ctx.parallel, outerUnits, parts, (lo, hi) => render([lo, hi]));
+}
