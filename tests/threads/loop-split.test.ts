@@ -1,5 +1,6 @@
 /**
- * threads > 1 also splits the standalone elementwise loops and the reductions (over their kept dims):
+ * threads > 1 also splits the standalone elementwise loops, the reductions (over their kept dims) and
+ * the window copies (pads, im2col copies, foldWindows, foldAtFirstMax, by leading index):
  * every result must be bit for bit the one of threads: 1, for loops cut unevenly, for loops with fewer
  * outer iterations than slices, for a training step in which every loop is split (threadMinElements 0)
  * and for the LeNet-5 Adam step of benchmark W5 at the default threshold. The splits must really happen
@@ -16,7 +17,9 @@ import {
   fuse,
   Graph,
   generateStep,
+  grad,
   type Kernel,
+  maxPool2d,
   optim,
   planMemory,
   runPasses,
@@ -43,6 +46,18 @@ function splitGroupKinds(source: string): string[] {
     if (line.includes("par.fork(")) kinds.push(current);
   }
   return kinds;
+}
+
+/** The comment lines (header and ops) of the group of every parallel job a generated step forks. */
+function splitGroupText(source: string): string[] {
+  const groups: string[] = [];
+  let current: string[] = [];
+  for (const line of source.split("\n").map((l) => l.trim())) {
+    if (/^\/\/ group \d+:/.test(line)) current = [line];
+    else if (/^\/\/\s+%/.test(line)) current.push(line);
+    else if (line.includes("par.fork(")) groups.push(current.join("\n"));
+  }
+  return groups;
 }
 
 /** Jobs whose slices share one loop (loop splits), as opposed to one kernel per slice (products). */
@@ -177,6 +192,41 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
       await Promise.all(runs.map((r) => r.kernel.dispose()));
     });
   }
+});
+
+describe("threads: window copies are split, bit-identical to one thread", () => {
+  it("a strided, dilated, padded conv and an overlapping max pool, with their gradients (threadMinElements 0)", async () => {
+    const kernels = [1, 2, 3].map((threads) => {
+      const g = new Graph({ seed: 5 });
+      const x = g.param("x", [4, 3, 17, 15]);
+      const w = g.param("w", [5, 3, 3, 3]);
+      fill(x, 0);
+      fill(w, 1);
+      const h = x.conv2d(w, { stride: 2, dilation: 2, padding: 1 }).relu();
+      // The pool of the ReLU's output has its gradient through foldWindows; the one of x.sin() through
+      // foldAtFirstMax (passes/pool-grad.ts).
+      const pooled = maxPool2d(h, 3, { stride: 2, padding: 1 }).square().sum();
+      const loss = pooled.add(maxPool2d(x.sin(), 3, { stride: 2, padding: 1 }).square().sum());
+      const [dx, dw] = grad(loss, [x, w]);
+      return compile({ loss, dx, dw }, { threads, threadMinElements: 0, cache: false });
+    });
+    await started(kernels);
+    for (const k of kernels) k.run();
+    for (const k of kernels.slice(1)) {
+      const split = splitGroupText(k.source).join("\n");
+      for (const op of ["pad[", "slidingWindows[", "foldWindows["]) expect(split).toContain(op);
+      // foldAtFirstMax keeps the comment of the foldWindows it replaced; its loop (per plane) is in a job.
+      expect(k.programText).toContain("foldAtFirstMax");
+      expect(k.jobsSource).toMatch(/const plane = /);
+      expect(k.pool!.workerSlices).toBe(k.pool!.forkedSlices);
+    }
+    for (const name of ["loss", "dx", "dw"]) {
+      const ref = bits(kernels[0].outputs[name]);
+      expect(new Set(ref).size, name).toBeGreaterThan(name === "loss" ? 0 : 1);
+      for (const k of kernels.slice(1)) expect(bits(k.outputs[name]), name).toEqual(ref);
+    }
+    await Promise.all(kernels.map((k) => k.dispose()));
+  });
 });
 
 describe("threads: which loops are split", () => {

@@ -1,5 +1,6 @@
 /**
- * Splitting loops over the threads: standalone elementwise groups and reductions. The outermost loop of
+ * Splitting loops over the threads: standalone elementwise groups, reductions and the window copies
+ * (im2col, col2im, a pool's gradient). The outermost loop of
  * the nest (after collapse()) is cut into ranges, one per slice of a shared job (forkJoinShared), each run
  * by whichever thread claims it. A slice computes whole output elements with the same instructions in the
  * same order as one thread does (a reduction is cut over its kept dims only, never through a sum), so the
@@ -7,7 +8,7 @@
  */
 import { type Expr, type Shape, sameShape, sizeOf } from "@adjoint/core";
 import type { Access } from "../schedule/views";
-import type { Stmt } from "./ast";
+import { loopNest, rangeNest, type Stmt } from "./ast";
 import { baseIndex, type RenderContext } from "./context";
 import { contiguous, stridesIn } from "./loops";
 import { forkJoinShared } from "./parallel";
@@ -40,6 +41,26 @@ export function memoryReads(
   return reads;
 }
 
+/** The [lo, hi) float range an access touches. */
+function span(ctx: RenderContext, a: Access & { kind: "buffer" }): [number, number] {
+  const base = baseIndex(a, ctx);
+  let lo = base;
+  let hi = base + 1;
+  a.shape.forEach((d, i) => {
+    lo += Math.min(0, (d - 1) * a.strides[i]);
+    hi += Math.max(0, (d - 1) * a.strides[i]);
+  });
+  return [lo, hi];
+}
+
+/** Whether a stored output's memory overlaps any of `reads`. */
+function overlaps(ctx: RenderContext, output: number, a: Access & { kind: "buffer" }): boolean {
+  const at = ctx.plan.location.get(output)!;
+  const end = at + sizeOf(ctx.schedule.program.nodes[output].shape);
+  const [lo, hi] = span(ctx, a);
+  return lo < end && at < hi;
+}
+
 /**
  * Whether one slice could read memory that another slice writes, when a loop over `loop` reads `reads`
  * and stores `outputs` (contiguous over the loop) concurrently. The memory plan lets an elementwise group
@@ -56,26 +77,46 @@ export function slicesMayRace(
 ): boolean {
   const p = ctx.schedule.program;
   const dense = contiguous(loop);
-  return outputs.some((o) => {
-    const at = ctx.plan.location.get(o)!;
-    const end = at + sizeOf(p.nodes[o].shape);
-    return reads.some((a) => {
-      const base = baseIndex(a, ctx);
+  return outputs.some((o) =>
+    reads.some((a) => {
+      if (!overlaps(ctx, o, a)) return false;
       const strides = stridesIn(a, loop);
-      let lo = base;
-      let hi = base + 1;
-      loop.forEach((d, i) => {
-        lo += Math.min(0, (d - 1) * strides[i]);
-        hi += Math.max(0, (d - 1) * strides[i]);
-      });
-      if (hi <= at || end <= lo) return false;
       const sameIndex =
-        base === at &&
+        baseIndex(a, ctx) === ctx.plan.location.get(o) &&
         sameShape(p.nodes[o].shape, loop) &&
         loop.every((d, i) => d === 1 || strides[i] === dense[i]);
       return !(sameIndexReads && sameIndex);
-    });
-  });
+    }),
+  );
+}
+
+/**
+ * `loopNest(prefix, dims, body)`, split over the threads by its outermost loop when the nest does
+ * `elements` element steps, enough to pay, and no output overlaps what it reads (`reads`). For nests in which each outermost iteration writes outputs of its own (a reduction's kept
+ * index, a window copy's plane or row).
+ */
+export function splitNest(
+  ctx: RenderContext,
+  prefix: string,
+  dims: readonly number[],
+  elements: number,
+  reads: readonly Access[],
+  outputs: readonly number[],
+  body: (vars: Expr[]) => Stmt[],
+): Stmt[] {
+  let parts = loopParts(ctx, elements, dims[0]);
+  // The plan gives such groups memory of their own; checked all the same, as slices would race.
+  if (parts > 1 && reads.some((a) => a.kind === "buffer" && outputs.some((o) => overlaps(ctx, o, a))))
+    parts = 1;
+  return splitOuterLoop(ctx, parts, dims[0], (outer) =>
+    outer
+      ? rangeNest(
+          prefix,
+          dims.map((d, i) => (i === 0 ? outer : [0, d])),
+          body,
+        )
+      : loopNest(prefix, dims, body),
+  );
 }
 
 /**

@@ -4,20 +4,9 @@
  * in the same order.
  */
 import { bin, cond, type Expr, id, logical, math, num, sizeOf } from "@adjoint/core";
-import {
-  affine,
-  assign,
-  block,
-  constDecl,
-  ifStmt,
-  letDecl,
-  load,
-  loopNest,
-  rangeNest,
-  type Stmt,
-} from "./ast";
+import { affine, assign, block, constDecl, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
 import { memberStatements, operandStrides, type Renderer, reader } from "./context";
-import { loopParts, memoryReads, slicesMayRace, splitOuterLoop } from "./loop-split";
+import { splitNest } from "./loop-split";
 import { collapse, contiguous, stridesIn } from "./loops";
 
 export const renderReduce: Renderer = (g, ctx) => {
@@ -77,23 +66,10 @@ export const renderReduce: Renderer = (g, ctx) => {
       : [block(loopNest("r", inner.dims, (rv) => element(ov, rv, combine)))];
 
   const acc = id("acc");
-  const outputLoop = (body: (ov: Expr[]) => Stmt[]) => {
-    const outerUnits = outer.dims[0];
-    let parts = loopParts(ctx, sizeOf(inShape), outerUnits);
-    // The plan never lets a reduction overwrite what it reads; checked all the same, as slices would race.
-    if (parts > 1 && slicesMayRace(ctx, inShape, memoryReads(ctx, prologue, [x]), [g.root!], false))
-      parts = 1;
-    return splitOuterLoop(ctx, parts, outerUnits, (range) =>
-      range
-        ? rangeNest(
-            "o",
-            outer.dims.map((d, i) => (i === 0 ? range : [0, d])),
-            body,
-          )
-        : loopNest("o", outer.dims, body),
-    );
-  };
-  return outputLoop((ov) => {
+  const reads = [...prologue.flatMap((m) => p.nodes[m].inputs), x]
+    .filter((i) => !prologue.includes(i))
+    .map((i) => ctx.schedule.views.access(i)!);
+  return splitNest(ctx, "o", outer.dims, sizeOf(inShape), reads, [g.root!], (ov) => {
     switch (root.op) {
       case "sum":
         return [

@@ -7,12 +7,13 @@
  *    rows;
  *  - firstMaxMask: per kept index, the first maximum over the reduced axes (row-major), then 0/1 stores.
  */
-import { bin, cond, type Expr, id, logical, num, type Shape, windowGeometry } from "@adjoint/core";
+import { bin, cond, type Expr, id, logical, num, type Shape, sizeOf, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
 import { affine, assign, constDecl, forLoop, ifStmt, letDecl, load, loopNest, type Stmt } from "./ast";
 import type { RenderContext } from "./context";
 import { foldRowsFits, renderFoldRows } from "./fold-rows";
+import { splitNest } from "./loop-split";
 import { collapse, contiguous, stridesIn } from "./loops";
 
 function bufferAccess(ctx: RenderContext, input: number, op: string): Access & { kind: "buffer" } {
@@ -59,7 +60,8 @@ export function renderFoldWindows(g: Group, ctx: RenderContext): Stmt[] {
     });
   }
 
-  return loopNest("b", dims, (bv) => {
+  // Split over the threads by the leading (batch × channel) index: each writes output rows of its own.
+  return splitNest(ctx, "b", dims, sizeOf(src.shape), [src], [node.id], (bv) => {
     const outRow = bin("+", affine(outLoc, bv, map(leadLists[0])), bin("*", v("y"), num(W)));
     const srcLead = affine(srcBase, bv, map(leadLists[1]));
     // Window row i reaches output row y from position p = (y − i·dh)/sh, when that is whole and in range.
@@ -250,7 +252,8 @@ export function renderFoldAtFirstMax(g: Group, ctx: RenderContext): Stmt[] {
         ),
       ]
     : [assign(load(bin("+", windowAt, v("at"))), value, "+=")];
-  return loopNest("b", dims, (bv) => [
+  // Split over the threads by plane (leading index): each writes a plane of its own.
+  return splitNest(ctx, "b", dims, sizeOf(windows), [x, gAccess], [node.id], (bv) => [
     constDecl("plane", affine(outLoc, bv, map(leadLists[0]))),
     ...(tiles
       ? []
