@@ -25,7 +25,7 @@ export const THREAD_MIN_MACS = 1 << 17;
  * Elementwise loops and reductions over fewer elements than this stay on one thread (see loop-split.ts).
  * PROVISIONAL, to be measured by benchmarks/src/loop-split-threshold.ts.
  */
-export const THREAD_MIN_ELEMENTS = 1 << 14;
+export const THREAD_MIN_ELEMENTS = 1 << 15;
 
 /**
  * A parallel job: either the statements of each slice (a split product: one kernel per slice), or one
