@@ -179,6 +179,8 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
         expect(kinds.filter((k) => k === "elementwise").length).toBeGreaterThanOrEqual(2);
         expect(kinds.filter((k) => k === "reduce").length).toBeGreaterThanOrEqual(2);
         expect(kinds).toContain("matmul");
+        // The pads and im2col copies of the convolutions.
+        expect(kinds).toContain("copy");
         expect(checkNoAllocation(kernel.source).violations).toEqual([]);
         expect(checkNoAllocation(kernel.jobsSource, new Set(), "jobs").violations).toEqual([]);
       }

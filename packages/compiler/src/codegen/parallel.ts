@@ -22,8 +22,14 @@ import type { DimSlice } from "./loops";
 export const THREAD_MIN_MACS = 1 << 17;
 
 /**
- * Elementwise loops and reductions over fewer elements than this stay on one thread (see loop-split.ts).
- * PROVISIONAL, to be measured by benchmarks/src/loop-split-threshold.ts.
+ * Loops (elementwise groups, reductions, window copies; loop-split.ts) over fewer elements than this stay
+ * on one thread. From benchmarks/src/loop-split-threshold.ts (one loop, threads 1 vs 2 interleaved, 2^10 …
+ * 2^20 elements; 2-core "AMD EPYC", /proc/cpuinfo family 26 model 2, 2.6 GHz). In the one quiet sweep
+ * (load 1.2), the computing loops paid from 2^12–2^13 (bias + ReLU 1.5×, a sum over the batch 1.2–1.9×,
+ * a max of 4 1.1–1.9×, each with one outlier among larger sizes: 0.95×, 0.67×) and lost below 2^11
+ * (0.5–0.9×: a fork/join costs about a µs); the strided copy (a transpose) lost at 2^14–2^15 (0.93×,
+ * 0.85×) and paid from 2^16 (1.3–1.5×). 2^15 is between: what pays clearly for the loops that compute.
+ * In three sweeps at load 2–5 no loop split paid at any size (0.3–0.96× medians): the second core was taken.
  */
 export const THREAD_MIN_ELEMENTS = 1 << 15;
 
