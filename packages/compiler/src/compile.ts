@@ -36,7 +36,8 @@ export interface CompileOptions {
   /** Run matmuls in generated WebAssembly SIMD kernels where they fit (default: when the engine has SIMD). */
   wasm?: boolean;
   /**
-   * Split the large products (and their fused epilogues) over this many threads: the main thread and
+   * Split the large products (and their fused epilogues) and the large loops (elementwise groups,
+   * reductions over their kept dims, window copies) over this many threads: the main thread and
    * threads − 1 workers on the graph's shared memory. Results are bit-identical to one thread. Default 1.
    * Where workers or SharedArrayBuffer are missing, the kernel runs on one thread (see kernel.threadsNote).
    */
