@@ -232,7 +232,7 @@ function showBuilt(info: BuiltInfo): void {
   b.textContent = info.engine;
   const threads = info.threads === 1 ? "one thread" : `${info.threads} threads`;
   $("engine").append("matmuls: ", b, ` · step compiled to JavaScript · ${threads}`);
-  // Fewer threads than chosen: the library's reason (no product large enough to split, no isolation).
+  // Fewer threads than chosen: the library's reason (no product or loop large enough to split, no isolation).
   showThreadsMessage(threadsHere.reason || (info.threadsNote ? sentence(info.threadsNote) : ""));
 }
 
