@@ -24,12 +24,13 @@ export const THREAD_MIN_MACS = 1 << 17;
 /**
  * Loops (elementwise groups, reductions, window copies; loop-split.ts) over fewer elements than this stay
  * on one thread. From benchmarks/src/loop-split-threshold.ts (one loop, threads 1 vs 2 interleaved, 2^10 …
- * 2^20 elements; 2-core "AMD EPYC", /proc/cpuinfo family 26 model 2, 2.6 GHz). In the one quiet sweep
- * (load 1.2), the computing loops paid from 2^12–2^13 (bias + ReLU 1.5×, a sum over the batch 1.2–1.9×,
- * a max of 4 1.1–1.9×, each with one outlier among larger sizes: 0.95×, 0.67×) and lost below 2^11
- * (0.5–0.9×: a fork/join costs about a µs); the strided copy (a transpose) lost at 2^14–2^15 (0.93×,
- * 0.85×) and paid from 2^16 (1.3–1.5×). 2^15 is between: what pays clearly for the loops that compute.
- * In three sweeps at load 2–5 no loop split paid at any size (0.3–0.96× medians): the second core was taken.
+ * 2^20 elements; 2-core "AMD EPYC", /proc/cpuinfo family 26 model 2, 2.6 GHz). In two quiet sweeps (load
+ * 1.2, then 0.9), the computing loops paid from 2^11–2^13 (bias + ReLU 1.5–1.7×, a sum over the batch
+ * 1.2–2.0×, a max of 4 1.1–1.9×; a few single sizes above fell to 0.7–1.0×, between sizes that paid) and
+ * lost or tied at 2^10 (0.6–1.0×: a fork/join costs about a µs); the strided copy (a transpose) paid from
+ * 2^14 in the second sweep (1.22×, 2^15 1.26×) and from 2^16 in the first (0.85× at 2^15). 2^15 is where
+ * every kind paid in at least one quiet sweep and the computing ones in both. In three sweeps at load 2–5
+ * no loop split paid at any size (0.3–0.96× medians): the second core was taken.
  */
 export const THREAD_MIN_ELEMENTS = 1 << 15;
 
