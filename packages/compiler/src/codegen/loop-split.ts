@@ -1,8 +1,7 @@
 /**
  * Splitting loops over the threads: standalone elementwise groups, reductions and the window copies
- * (im2col, col2im, a pool's gradient). The outermost loop of
- * the nest (after collapse()) is cut into ranges, one per slice of a shared job (forkJoinShared), each run
- * by whichever thread claims it. A slice computes whole output elements with the same instructions in the
+ * (pads, im2col, col2im, a pool's gradient). The outermost loop of the nest (after collapse()) is cut
+ * into ranges, one per slice of a shared job (forkJoinShared), each run by whichever thread claims it. A slice computes whole output elements with the same instructions in the
  * same order as one thread does (a reduction is cut over its kept dims only, never through a sum), so the
  * results are bit-identical whatever the thread count.
  */
@@ -24,16 +23,15 @@ export function loopParts(ctx: RenderContext, elements: number, outerUnits: numb
   return Math.min(par.slices, outerUnits);
 }
 
-/** The operands that `members` read from memory (not computed in the group or defined by a prelude). */
+/** The operands that `members` read from memory (those not computed in the group). */
 export function memoryReads(
   ctx: RenderContext,
   members: readonly number[],
-  extra: readonly number[] = [],
 ): Array<Access & { kind: "buffer" }> {
   const p = ctx.schedule.program;
   const inside = new Set(members);
   const reads: Array<Access & { kind: "buffer" }> = [];
-  for (const i of [...members.flatMap((m) => p.nodes[m].inputs), ...extra]) {
+  for (const i of members.flatMap((m) => p.nodes[m].inputs)) {
     if (inside.has(i)) continue;
     const a = ctx.schedule.views.access(i)!;
     if (a.kind === "buffer") reads.push(a);
@@ -53,7 +51,7 @@ function span(ctx: RenderContext, a: Access & { kind: "buffer" }): [number, numb
   return [lo, hi];
 }
 
-/** Whether a stored output's memory overlaps any of `reads`. */
+/** Whether a stored output's memory overlaps the memory an access reads. */
 function overlaps(ctx: RenderContext, output: number, a: Access & { kind: "buffer" }): boolean {
   const at = ctx.plan.location.get(output)!;
   const end = at + sizeOf(ctx.schedule.program.nodes[output].shape);
