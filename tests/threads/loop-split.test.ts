@@ -149,8 +149,16 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
     await Promise.all(runs.map((r) => r.kernel.dispose()));
   });
 
-  for (const threadMinElements of [undefined, 0]) {
-    it(`the LeNet-5 Adam step of W5 (batch 64), threadMinElements ${threadMinElements ?? "default"}: threads 2 and 3 equal threads 1`, async () => {
+  // With wasm on (the default) the conv layers' bias + ReLU run in the products' kernels and the pools,
+  // im2col and col2im copies in wasm window kernels on the main thread (codegen/wasm-windows.ts); with
+  // wasm off those are JS loops, and split.
+  const configs: { threadMinElements?: number; wasm: boolean; expect: Record<string, number> }[] = [
+    { wasm: true, expect: { elementwise: 1, reduce: 2, matmul: 1 } },
+    { threadMinElements: 0, wasm: true, expect: { elementwise: 8, reduce: 4, matmul: 1 } },
+    { threadMinElements: 0, wasm: false, expect: { elementwise: 8, reduce: 4, matmul: 1, copy: 2 } },
+  ];
+  for (const { threadMinElements, wasm, expect: least } of configs) {
+    it(`the LeNet-5 Adam step of W5 (batch 64), threadMinElements ${threadMinElements ?? "default"}, wasm ${wasm ? "on" : "off"}: threads 2 and 3 equal threads 1`, async () => {
       const runs = [1, 2, 3].map((threads) => {
         const model = lenet();
         const { graph, x, y } = buildModel(model, { inputShape: [1, 28, 28], batch: 64, seed: 3 });
@@ -158,7 +166,7 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
         const u = optim.adam({ lr: 1e-3 }).minimize(crossEntropy(y, labels));
         const kernel = compile(
           { loss: u.loss! },
-          { updates: u.updates, threads, threadMinElements, cache: false },
+          { updates: u.updates, threads, threadMinElements, wasm, cache: false },
         );
         const images = kernel.inputs[x.name!];
         for (let i = 0; i < images.length; i++) images[i] = ((i * 7919) % 255) / 255;
@@ -175,12 +183,15 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
       }
       for (const { kernel } of runs.slice(1)) {
         const kinds = splitGroupKinds(kernel.source);
-        // At the default threshold too: the conv layers' bias + ReLU and their max pools at least.
-        expect(kinds.filter((k) => k === "elementwise").length).toBeGreaterThanOrEqual(2);
-        expect(kinds.filter((k) => k === "reduce").length).toBeGreaterThanOrEqual(2);
-        expect(kinds).toContain("matmul");
-        // The pads and im2col copies of the convolutions.
-        expect(kinds).toContain("copy");
+        // At the default threshold too: Adam's update of the 48,000 weights of the first dense layer and
+        // the bias-gradient sums of the convolutions at least; at 0, most loops; with wasm off, the copies.
+        for (const [kind, n] of Object.entries(least))
+          expect(kinds.filter((k) => k === kind).length, kind).toBeGreaterThanOrEqual(n);
+        // With wasm off: the convolutions' im2col (slidingWindows) and conv2's col2im (foldWindows,
+        // fold-rows.ts) among the split copies.
+        if (!wasm)
+          for (const op of ["slidingWindows[", "foldWindows["])
+            expect(splitGroupText(kernel.source).join("\n")).toContain(op);
         expect(checkNoAllocation(kernel.source).violations).toEqual([]);
         expect(checkNoAllocation(kernel.jobsSource, new Set(), "jobs").violations).toEqual([]);
       }
@@ -210,7 +221,8 @@ describe("threads: window copies are split, bit-identical to one thread", () => 
       const pooled = maxPool2d(h, 3, { stride: 2, padding: 1 }).square().sum();
       const loss = pooled.add(maxPool2d(x.sin(), 3, { stride: 2, padding: 1 }).square().sum());
       const [dx, dw] = grad(loss, [x, w]);
-      return compile({ loss, dx, dw }, { threads, threadMinElements: 0, cache: false });
+      // wasm off: the JS window loops (with wasm on, the column-stride-1 ones are wasm kernels, unsplit).
+      return compile({ loss, dx, dw }, { threads, threadMinElements: 0, wasm: false, cache: false });
     });
     await started(kernels);
     for (const k of kernels) k.run();
@@ -228,6 +240,41 @@ describe("threads: window copies are split, bit-identical to one thread", () => 
       for (const k of kernels.slice(1)) expect(bits(k.outputs[name]), name).toEqual(ref);
     }
     await Promise.all(kernels.map((k) => k.dispose()));
+  });
+});
+
+describe("threads: a padded conv's windows read from the unpadded input are split", () => {
+  it("paddedWindows (passes/padded-windows.ts) of a conv over an input, wasm on and off, threads 1, 2, 3", async () => {
+    for (const wasm of [false, true]) {
+      const kernels = [1, 2, 3].map((threads) => {
+        const g = new Graph({ seed: 6 });
+        const x = g.input("x", [6, 2, 13, 11]);
+        const w = g.param("w", [4, 2, 3, 3]);
+        fill(w, 2);
+        const loss = x
+          .conv2d(w, { padding: [2, 1], stride: [1, 2] })
+          .relu()
+          .square()
+          .sum();
+        const [dw] = grad(loss, [w]);
+        const k = compile({ loss, dw }, { threads, threadMinElements: 0, wasm, cache: false });
+        for (let i = 0; i < k.inputs.x.length; i++) k.inputs.x[i] = Math.cos(i * 0.37);
+        return k;
+      });
+      await started(kernels);
+      for (const k of kernels) k.run();
+      for (const k of kernels.slice(1)) {
+        // The program names the group that runs paddedWindows (the source's comments show the graph's
+        // slidingWindows of a pad it replaced); that group is a parallel job.
+        const group = /paddedWindows\[.*# group (\d+) copy/.exec(k.programText)?.[1];
+        expect(group).toBeDefined();
+        expect(splitGroupText(k.source).join("\n")).toContain(`// group ${group}: copy`);
+      }
+      const ref = bits(kernels[0].outputs.dw);
+      expect(new Set(ref).size).toBeGreaterThan(1);
+      for (const k of kernels.slice(1)) expect(bits(k.outputs.dw), `wasm ${wasm}`).toEqual(ref);
+      await Promise.all(kernels.map((k) => k.dispose()));
+    }
   });
 });
 

@@ -31,6 +31,8 @@ export interface FoldRowsGeometry {
   leadDims: readonly number[];
   outBase: (lead: Expr[]) => Expr;
   srcBase: (lead: Expr[]) => Expr;
+  /** The nest over leadDims (default loopNest; windows.ts passes splitNest, to split it over threads). */
+  nest?: (prefix: string, dims: readonly number[], body: (lead: Expr[]) => Stmt[]) => Stmt[];
 }
 
 /** Whether the unrolled row body stays small enough to emit. */
@@ -69,7 +71,7 @@ export function renderFoldRows(g: FoldRowsGeometry): Stmt[] {
     bin("+", g.srcBase(lead), bin("+", bin("*", i, num(si)), bin("*", p, num(sp))));
   const zeroRow = forLoop("x", num(0), num(W), [assign(load(bin("+", v("row"), v("x"))), num(0))]);
 
-  return loopNest("b", g.leadDims, (lead) => {
+  return (g.nest ?? loopNest)("b", g.leadDims, (lead) => {
     const rowStart = bin("+", g.outBase(lead), bin("*", v("y"), num(W)));
     if (sh !== 1) {
       // Window row i reaches y from p = (y − i·dh)/sh when that is whole and in range: a zeroed row,

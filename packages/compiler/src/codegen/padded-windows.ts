@@ -5,11 +5,12 @@
  * left or right padding, the fill — decided at codegen time, so the border costs no test — or in the
  * top or bottom padding, then the whole run is the fill. One test per row instead of a padded copy.
  */
-import { bin, type Expr, id, logical, num, windowGeometry } from "@adjoint/core";
+import { bin, type Expr, id, logical, num, sizeOf, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
-import { affine, assign, constDecl, forLoop, ifStmt, load, loopNest, type Stmt } from "./ast";
+import { affine, assign, constDecl, forLoop, ifStmt, load, type Stmt } from "./ast";
 import { baseIndex, type RenderContext } from "./context";
 import { collapse, contiguous } from "./loops";
+import { splitNest } from "./loop-split";
 
 /** Above this many unrolled elements per row (kw·Wo), the j loop stays a loop with a test per element. */
 const MAX_UNROLLED = 1024;
@@ -71,7 +72,8 @@ export function renderPaddedWindows(g: Group, ctx: RenderContext): Stmt[] {
     ]),
   ];
 
-  return loopNest("b", dims, (bv) => [
+  // Split over the threads by the leading (batch × channel) index: each writes windows of its own.
+  return splitNest(ctx, "b", dims, sizeOf(node.shape), [x], [node.id], (bv) => [
     forLoop("i", num(0), num(kh), [
       forLoop("p", num(0), num(Ho), [
         constDecl("y", bin("-", bin("+", bin("*", v("p"), num(sh)), bin("*", v("i"), num(dh))), num(top))),

@@ -57,6 +57,8 @@ export function renderFoldWindows(g: Group, ctx: RenderContext): Stmt[] {
       leadDims: dims,
       outBase: (bv) => affine(outLoc, bv, map(leadLists[0])),
       srcBase: (bv) => affine(srcBase, bv, map(leadLists[1])),
+      // Split by the leading index as below: each writes output rows of its own.
+      nest: (prefix, d, body) => splitNest(ctx, prefix, d, sizeOf(src.shape), [src], [node.id], body),
     });
   }
 
