@@ -11,6 +11,8 @@
  */
 import { cpus, loadavg } from "node:os";
 import { compile, Graph, type Kernel, type Tensor } from "../../packages/adjoint/src/index";
+import { timeRuns } from "./kernel-timing";
+import { median } from "./stats";
 
 type LoopKind = "bias+relu" | "sum over batch" | "max of 4" | "transpose copy";
 
@@ -33,14 +35,6 @@ function loopKernel(kind: LoopKind, elements: number, threads: number): Kernel {
   return kernel;
 }
 
-/** µs per run over a batch of runs. */
-function timeRuns(kernel: Kernel, runs: number): number {
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) kernel.run();
-  return ((performance.now() - t0) * 1000) / runs;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))

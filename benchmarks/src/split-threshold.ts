@@ -9,6 +9,8 @@
  */
 import { cpus, loadavg } from "node:os";
 import { compile, Graph, type Kernel } from "../../packages/adjoint/src/index";
+import { timeRuns } from "./kernel-timing";
+import { median } from "./stats";
 
 interface Case {
   label: string;
@@ -26,15 +28,6 @@ function productKernel(m: number, k: number, n: number, transA: boolean, transB:
   for (const x of [kernel.inputs.a, kernel.inputs.b]) for (let i = 0; i < x.length; i++) x[i] = (i % 7) * 0.1;
   return kernel;
 }
-
-/** Median of `samples` timings (µs per run) of a batch of runs long enough (~2 ms) for the timer. */
-function timeRuns(kernel: Kernel, runs: number): number {
-  const t0 = performance.now();
-  for (let i = 0; i < runs; i++) kernel.run();
-  return ((performance.now() - t0) * 1000) / runs;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const roundsArg = process.argv.indexOf("--rounds");
