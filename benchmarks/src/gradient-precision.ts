@@ -7,7 +7,7 @@
  *
  *   npx tsx benchmarks/src/gradient-precision.ts
  *
- * Measured on the 2-core EPYC (Zen 4), W5: Adjoint 3.5e-7 (c1.w), 4.3e-7 (c2.w), ≤ 5.4e-7 for the dense
+ * Measured on the 2-core AMD EPYC (family 26, Zen 5), W5: Adjoint 3.5e-7 (c1.w), 4.3e-7 (c2.w), ≤ 5.4e-7 for the dense
  * layers; jax-js 4.9e-6 (c1.w), 2.1e-6 (c2.w), ≤ 5.1e-7 for the dense layers.
  */
 import { compile, crossEntropy, evaluate, grad } from "adjoint";
