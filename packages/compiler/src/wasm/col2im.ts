@@ -11,20 +11,25 @@ import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./encoder";
 
 export const COL2IM_EXPORT = "run";
 
-export interface Col2imSpec {
+/** The window geometry both window kernels share (col2im here, im2col in im2col.ts). */
+export interface PlaneWindows {
   planes: number;
   kernel: readonly [number, number];
   /** Row stride sh and the dilations; the column stride is 1. */
   strideRows: number;
   dilation: readonly [number, number];
-  /** Output plane [H, W] and window counts [Ho, Wo]. */
+  /** The image plane [H, W] and window counts [Ho, Wo]. */
   size: readonly [number, number];
   windows: readonly [number, number];
-  /** Byte offsets: cols (contiguous [kh, kw, Ho, Wo] per plane) and the output planes. */
-  srcOffset: number;
+  /** Byte offset of the first output plane and byte stride between output planes. */
   outOffset: number;
-  srcPlaneStride: number;
   outPlaneStride: number;
+}
+
+export interface Col2imSpec extends PlaneWindows {
+  /** Byte offset of cols (contiguous [kh, kw, Ho, Wo] per plane) and its byte stride between planes. */
+  srcOffset: number;
+  srcPlaneStride: number;
 }
 
 export function buildCol2imModule(spec: Col2imSpec): ModuleBuilder {

@@ -8,29 +8,21 @@
  * ran in wasm (20% of the step, instrumented).
  */
 import { advance, countedLoop, loadLanes, range, storeLanes } from "./emit-helpers";
+import type { PlaneWindows } from "./col2im";
 import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./encoder";
 
 export const IM2COL_EXPORT = "run";
 
-export interface Im2colSpec {
-  planes: number;
-  kernel: readonly [number, number];
-  /** Row stride sh and the dilations; the column stride is 1. */
-  strideRows: number;
-  dilation: readonly [number, number];
+/** `size` is the input plane; the output holds its windows contiguously. */
+export interface Im2colSpec extends PlaneWindows {
   /** Zeros (or `fill`) before the first row and column. */
   top: number;
   left: number;
   fill: number;
-  /** Input plane [H, W] and its row stride (floats); window counts [Ho, Wo]. */
-  size: readonly [number, number];
+  /** The input's row stride (floats), byte offset of its first plane and byte stride between planes. */
   xRowStride: number;
-  windows: readonly [number, number];
-  /** Byte offsets of the first planes and byte strides between planes (out: contiguous windows). */
   xOffset: number;
-  outOffset: number;
   xPlaneStride: number;
-  outPlaneStride: number;
 }
 
 export function buildIm2colModule(spec: Im2colSpec): ModuleBuilder {
