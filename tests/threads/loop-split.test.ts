@@ -31,6 +31,30 @@ import { lenet } from "../probes/lenet-adam-step";
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 /** Waits for the workers and turns stealing off, so that the workers compute their slices themselves. */
+type Run = { kernel: Kernel; params: Tensor[] };
+
+/** Runs every kernel `steps` times, interleaved; each run's losses in order. */
+function stepRuns(runs: Run[], steps: number): number[][] {
+  const losses: number[][] = runs.map(() => []);
+  for (let s = 0; s < steps; s++) {
+    runs.forEach((r, i) => {
+      r.kernel.run();
+      losses[i].push(r.kernel.outputs.loss[0]);
+    });
+  }
+  return losses;
+}
+
+/** The losses changed over the steps, and runs 2.. equal run 1 bit for bit, losses and parameters. */
+function expectSameAsFirst(runs: Run[], losses: number[][], label: (p: number) => string): void {
+  expect(losses[0][losses[0].length - 1]).not.toBe(losses[0][0]);
+  for (const l of losses.slice(1)) expect(l).toEqual(losses[0]);
+  for (let p = 0; p < runs[0].params.length; p++) {
+    const ref = bits(runs[0].params[p].value);
+    for (const r of runs.slice(1)) expect(bits(r.params[p].value), label(p)).toEqual(ref);
+  }
+}
+
 async function started(kernels: Kernel[]): Promise<void> {
   await Promise.all(kernels.map((k) => k.whenReady()));
   for (const k of kernels) if (k.pool) k.pool.steal = false;
@@ -126,26 +150,14 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
       return { kernel, params: [W0, b0, W1, b1] };
     });
     await started(runs.map((r) => r.kernel));
-    const losses: number[][] = runs.map(() => []);
-    for (let s = 0; s < 6; s++) {
-      runs.forEach((r, i) => {
-        r.kernel.run();
-        losses[i].push(r.kernel.outputs.loss[0]);
-      });
-    }
+    const losses = stepRuns(runs, 6);
     for (const { kernel } of runs.slice(1)) {
       const kinds = splitGroupKinds(kernel.source);
       // Adam's updates, the gradients' elementwise loops and the bias-gradient sums at least.
       expect(kinds.filter((x) => x === "elementwise").length).toBeGreaterThanOrEqual(4);
       expect(kinds.filter((x) => x === "reduce").length).toBeGreaterThanOrEqual(2);
     }
-    expect(losses[0][5]).not.toBe(losses[0][0]);
-    expect(losses[1]).toEqual(losses[0]);
-    expect(losses[2]).toEqual(losses[0]);
-    for (let p = 0; p < runs[0].params.length; p++) {
-      const ref = bits(runs[0].params[p].value);
-      for (const r of runs.slice(1)) expect(bits(r.params[p].value), runs[0].params[p].name).toEqual(ref);
-    }
+    expectSameAsFirst(runs, losses, (p) => runs[0].params[p].name ?? `param ${p}`);
     await Promise.all(runs.map((r) => r.kernel.dispose()));
   });
 
@@ -174,13 +186,7 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
         return { kernel, params: model.parameters() };
       });
       await started(runs.map((r) => r.kernel));
-      const losses: number[][] = runs.map(() => []);
-      for (let s = 0; s < 3; s++) {
-        runs.forEach((r, i) => {
-          r.kernel.run();
-          losses[i].push(r.kernel.outputs.loss[0]);
-        });
-      }
+      const losses = stepRuns(runs, 3);
       for (const { kernel } of runs.slice(1)) {
         const kinds = splitGroupKinds(kernel.source);
         // At the default threshold too: Adam's update of the 48,000 weights of the first dense layer and
@@ -195,13 +201,7 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
         expect(checkNoAllocation(kernel.source).violations).toEqual([]);
         expect(checkNoAllocation(kernel.jobsSource, new Set(), "jobs").violations).toEqual([]);
       }
-      expect(losses[0][2]).not.toBe(losses[0][0]);
-      expect(losses[1]).toEqual(losses[0]);
-      expect(losses[2]).toEqual(losses[0]);
-      for (let p = 0; p < runs[0].params.length; p++) {
-        const ref = bits(runs[0].params[p].value);
-        for (const r of runs.slice(1)) expect(bits(r.params[p].value), `param ${p}`).toEqual(ref);
-      }
+      expectSameAsFirst(runs, losses, (p) => `param ${p}`);
       await Promise.all(runs.map((r) => r.kernel.dispose()));
     });
   }

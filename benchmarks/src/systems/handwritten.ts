@@ -28,7 +28,7 @@ export class HandwrittenMlp {
   private readonly grads: Float32Array[];
   private t = 0;
   /** The class indices of the batch in acts[0] (the workload's, or a stream batch's: setBatch). */
-  private labels: Int32Array | null;
+  private readonly labels: Int32Array | null;
   lastLoss = Number.NaN;
 
   constructor(private readonly w: Workload) {
@@ -212,7 +212,7 @@ export class HandwrittenMlp {
   /** Trains the next steps on these images and class indices (a batch of the workload's shapes). */
   setBatch(x: Float32Array, labels: Int32Array): void {
     this.acts[0].set(x);
-    this.labels = labels.slice();
+    this.labels!.set(labels);
   }
 
   step(): void {
