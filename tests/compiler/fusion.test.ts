@@ -3,7 +3,7 @@
  * is one loop nest, an MLP training step has far fewer loop nests than ops, and a small kernel's source
  * is pinned by an inline snapshot.
  */
-import { compile, evaluate, Graph } from "adjoint";
+import { compile, evaluate, Graph, optim } from "adjoint";
 import { describe, expect, it } from "vitest";
 import { mlp, sgd } from "./models";
 
@@ -65,7 +65,10 @@ describe("fusion", () => {
     const z = x.mul(r).add(s).tanh().mul(x).sub(sq);
     const kz = compile({ z });
     expect(kz.groups).toBe(2);
-    expect([...groupsOf(kz.programText).values()]).toEqual([["square"], ["mul", "add", "tanh", "mul", "sub"]]);
+    expect([...groupsOf(kz.programText).values()]).toEqual([
+      ["square"],
+      ["mul", "add", "tanh", "mul", "sub"],
+    ]);
   });
 
   it("a reduction absorbs the elementwise ops that only feed it: sum(relu(2x+1)) is one loop", () => {
@@ -83,7 +86,9 @@ describe("fusion", () => {
     const fused = compile({ loss: m.loss }, { updates });
     const unfused = compile({ loss: m.loss }, { updates, passes: { fusion: false } });
     const ops = opCount(fused.programText);
-    console.log(`MLP training step: ${ops} ops in ${fused.groups} loop nests (${unfused.groups} without fusion)`);
+    console.log(
+      `MLP training step: ${ops} ops in ${fused.groups} loop nests (${unfused.groups} without fusion)`,
+    );
     // Without fusion every op is its own loop nest; with it, at most half as many.
     expect(opCount(unfused.programText)).toBe(ops);
     expect(unfused.groups).toBe(ops);
@@ -106,6 +111,20 @@ describe("fusion", () => {
       for (let j = 0; j < p.size; j++) expect(p.value[j]).toBeCloseTo(afterFused[i][j], 5);
     });
     expect(afterFused.some((v, i) => v.some((x, j) => x !== before[i][j]))).toBe(true);
+  });
+
+  it("Adam's update of a weight runs in the epilogue of the matmul computing its gradient, in one pass", () => {
+    const m = mlp([16, 32, 4], 8);
+    const u = optim.adam({ lr: 0.01 }).minimize(m.loss);
+    const k = compile({ loss: u.loss! }, { updates: u.updates });
+    const groups = [...groupsOf(k.programText).values()];
+    // m, v and the weight itself (its last op, a sub) come out of the one loop over the gradient: the
+    // bias corrections (scalars of the step count) run at the start, so nothing splits the update in two.
+    const weightUpdates = groups.filter((ops) => ops[0] === "matmul" && ops.at(-1) === "sub");
+    expect(weightUpdates).toHaveLength(2);
+    for (const ops of weightUpdates) expect(ops.filter((op) => op === "sqrt")).toHaveLength(1);
+    // Nor a pass of its own for p − (lr / (1 − β1^t))·u (how the step ran before).
+    expect(groups).not.toContainEqual(["mul", "sub"]);
   });
 
   it("relu's backward mask step(y) is computed in the backward's loop, never stored by the forward", () => {

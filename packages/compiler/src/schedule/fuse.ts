@@ -93,10 +93,16 @@ export function fuse(p: Program, options: { fusion?: boolean } = {}): Schedule {
     // It reads only leaves (pre-step values): it runs at the start of the step, so that the loops that
     // read it can still fuse with what comes before them (Adam's bias corrections, scalars from the lr).
     // (Unless something it read while waiting has since been given a group: then it runs here, after it.)
+    // A node of a group that itself runs at the start (the step count t + 1 that both bias corrections
+    // read) counts as such a pre-step value: Adam's lr / (1 − β1^t) joins the start too, and the update
+    // that scales by it fuses with the loop computing m / (√v̂ + ε) instead of getting a pass of its own.
     const leavesOnly = (n: number): boolean =>
       p.nodes[n].inputs.every((i) => {
         const b = baseOf(i);
-        return b === null || (pending.has(b) ? leavesOnly(b) : !groupOf.has(b));
+        if (b === null) return true;
+        if (pending.has(b)) return leavesOnly(b);
+        const bg = groupOf.get(b);
+        return bg === undefined || bg.id < 0;
       });
     const g = newGroup("elementwise", id, leavesOnly(id));
     for (const i of p.nodes[id].inputs) pull(i, g);
