@@ -79,7 +79,10 @@ describe("elementwise unary ops", () => {
     ["pow 1.5", (x) => x.pow(1.5)],
   ];
   run([
-    ...smooth.map(([name, f]) => ({ name, build: (c: CaseBuilder) => f(c.x("x", [3, 4], { low: -2, high: 2 })) })),
+    ...smooth.map(([name, f]) => ({
+      name,
+      build: (c: CaseBuilder) => f(c.x("x", [3, 4], { low: -2, high: 2 })),
+    })),
     ...kinked.map(([name, f]) => ({ name, build: (c: CaseBuilder) => f(c.x("x", [3, 4], KINK)) })),
     ...positive.map(([name, f]) => ({ name, build: (c: CaseBuilder) => f(c.x("x", [3, 4], POSITIVE)) })),
   ]);
@@ -120,7 +123,10 @@ describe("elementwise binary ops, with broadcasting", () => {
     { name: "a tensor plus a number (lifted constant)", build: (c) => c.x("x", [3, 4]).add(2.5) },
     { name: "a number minus a tensor", build: (c) => sub(2, c.x("x", [3, 4])) },
     { name: "a number divided by a tensor", build: (c) => div(3, c.x("x", [2, 3], POSITIVE)) },
-    { name: "a tensor times a number, then maximum with a number", build: (c) => maximum(c.x("x", [4, 3], KINK).mul(-1.5), 0.25) },
+    {
+      name: "a tensor times a number, then maximum with a number",
+      build: (c) => maximum(c.x("x", [4, 3], KINK).mul(-1.5), 0.25),
+    },
     {
       name: "equal (no gradient) as a mask, times a",
       build: (c) => {
@@ -140,6 +146,62 @@ describe("elementwise binary ops, with broadcasting", () => {
     },
   );
   run(cases);
+});
+
+// Loops of at least WASM_ELEMENTWISE_MIN (256) elements run in the wasm SIMD kernels of
+// codegen/wasm-elementwise.ts: 33×31 = 1,023 elements, 3 of them in the kernel's one-lane tail.
+describe("elementwise ops over large loops (wasm SIMD kernels), with broadcasting", () => {
+  const large = [33, 31];
+  const unary: [string, (x: Tensor) => Tensor, { low: number; high: number }][] = [
+    ["neg", (x) => x.neg(), KINK],
+    ["square", (x) => x.square(), KINK],
+    ["relu", (x) => x.relu(), KINK],
+    ["abs", (x) => x.abs(), KINK],
+    ["leakyRelu", (x) => x.leakyRelu(0.1), KINK],
+    ["step (times x)", (x) => step(x, 0.5).mul(x), KINK],
+    ["sqrt", (x) => x.sqrt(), POSITIVE],
+    ["reciprocal", (x) => x.reciprocal(), POSITIVE],
+  ];
+  const binary: [string, (a: Tensor, b: Tensor) => Tensor][] = [
+    ["add", add],
+    ["sub", sub],
+    ["mul", mul],
+    ["div", div],
+    ["maximum", maximum],
+    ["minimum", minimum],
+  ];
+  const shapes: [string, number[], number[]][] = [
+    ["[33,31] and [33,31]", large, large],
+    ["[33,31] and scalar []", large, []],
+    ["[1] and [33,31]", [1], large],
+  ];
+  run([
+    ...unary.map(([name, f, range]) => ({ name, build: (c: CaseBuilder) => f(c.x("x", large, range)) })),
+    ...binary.flatMap(([opName, f]) =>
+      shapes.map(([shapeName, sa, sb]) => ({
+        name: `${opName} ${shapeName}`,
+        build: (c: CaseBuilder) =>
+          f(
+            c.x("a", sa, { low: -2, high: 2 }),
+            c.x("b", sb, opName === "div" ? POSITIVE : { low: -2, high: 2 }),
+          ),
+      })),
+    ),
+    {
+      name: "a fused chain: sqrt(max(a·b, 0.1) + |a|) / (b − 2·a) + equal(a, a)",
+      build: (c) => {
+        const a = c.x("a", large, { low: -2, high: 2 });
+        const b = c.x("b", large, { low: 5, high: 6 });
+        return a
+          .mul(b)
+          .maximum(0.1)
+          .add(a.abs())
+          .sqrt()
+          .div(b.sub(a.mul(2)))
+          .add(equal(a, a));
+      },
+    },
+  ]);
 });
 
 describe("reductions: sum, mean, max, logsumexp over every axis, with and without keepdims", () => {
@@ -177,7 +239,15 @@ describe("reductions: sum, mean, max, logsumexp over every axis, with and withou
     });
     cases.push({
       name: `${name} of an elementwise prologue (fused into the reduction)`,
-      build: (c) => f(c.x("x", [6, 7]).mul(c.x("w", [7])).tanh(), 1, false),
+      build: (c) =>
+        f(
+          c
+            .x("x", [6, 7])
+            .mul(c.x("w", [7]))
+            .tanh(),
+          1,
+          false,
+        ),
     });
   }
   run(cases);
@@ -222,7 +292,11 @@ describe("matmul in every orientation and odd sizes", () => {
     },
     {
       name: "batched with transposed operands [b,k,m]ᵀ×[b,n,k]ᵀ (2×7×5, 2×6×7)",
-      build: (c) => c.x("a", [2, 7, 5]).transpose().matmul(c.x("b", [2, 6, 7]).transpose()),
+      build: (c) =>
+        c
+          .x("a", [2, 7, 5])
+          .transpose()
+          .matmul(c.x("b", [2, 6, 7]).transpose()),
     },
     {
       name: "batched odd sizes [3,33,17]×[17,9]",
@@ -230,7 +304,12 @@ describe("matmul in every orientation and odd sizes", () => {
     },
     {
       name: "matmul with a fused epilogue: tanh(x·w + b)",
-      build: (c) => c.x("x", [8, 4]).matmul(c.param("w", [4, 3])).add(c.param("b", [3])).tanh(),
+      build: (c) =>
+        c
+          .x("x", [8, 4])
+          .matmul(c.param("w", [4, 3]))
+          .add(c.param("b", [3]))
+          .tanh(),
     },
     {
       name: "a chain of matmuls (x·W1)·W2 with relu between",
@@ -271,22 +350,90 @@ describe("layout ops", () => {
   // Every layout result is multiplied elementwise by another leaf, so the view is read at every position
   // by a computing op (and the gradient flows back through the view's VJP).
   run([
-    { name: "transpose", build: (c) => c.x("x", [3, 5]).transpose().mul(c.x("w", [5, 3])) },
+    {
+      name: "transpose",
+      build: (c) =>
+        c
+          .x("x", [3, 5])
+          .transpose()
+          .mul(c.x("w", [5, 3])),
+    },
     { name: "transpose as an output (materialized)", build: (c) => c.x("x", [3, 5]).transpose() },
-    { name: "permute [2,0,1]", build: (c) => c.x("x", [2, 3, 4]).permute([2, 0, 1]).mul(c.x("w", [4, 2, 3])) },
+    {
+      name: "permute [2,0,1]",
+      build: (c) =>
+        c
+          .x("x", [2, 3, 4])
+          .permute([2, 0, 1])
+          .mul(c.x("w", [4, 2, 3])),
+    },
     { name: "permute [1,2,0] as an output", build: (c) => c.x("x", [2, 3, 4]).permute([1, 2, 0]) },
-    { name: "reshape [2,3,4] -> [4,6]", build: (c) => c.x("x", [2, 3, 4]).reshape([4, 6]).mul(c.x("w", [4, 6])) },
-    { name: "reshape with -1", build: (c) => c.x("x", [2, 3, 4]).reshape([-1, 4]).mul(c.x("w", [6, 4])) },
+    {
+      name: "reshape [2,3,4] -> [4,6]",
+      build: (c) =>
+        c
+          .x("x", [2, 3, 4])
+          .reshape([4, 6])
+          .mul(c.x("w", [4, 6])),
+    },
+    {
+      name: "reshape with -1",
+      build: (c) =>
+        c
+          .x("x", [2, 3, 4])
+          .reshape([-1, 4])
+          .mul(c.x("w", [6, 4])),
+    },
     {
       name: "reshape of a transpose (not a view: the source is materialized)",
-      build: (c) => c.x("x", [3, 4]).transpose().reshape([2, 6]).mul(c.x("w", [2, 6])),
+      build: (c) =>
+        c
+          .x("x", [3, 4])
+          .transpose()
+          .reshape([2, 6])
+          .mul(c.x("w", [2, 6])),
     },
-    { name: "broadcastTo [4] -> [3,4]", build: (c) => c.x("x", [4]).broadcastTo([3, 4]).mul(c.x("w", [3, 4])) },
-    { name: "broadcastTo [3,1] -> [2,3,4]", build: (c) => c.x("x", [3, 1]).broadcastTo([2, 3, 4]).mul(c.x("w", [2, 3, 4])) },
+    {
+      name: "broadcastTo [4] -> [3,4]",
+      build: (c) =>
+        c
+          .x("x", [4])
+          .broadcastTo([3, 4])
+          .mul(c.x("w", [3, 4])),
+    },
+    {
+      name: "broadcastTo [3,1] -> [2,3,4]",
+      build: (c) =>
+        c
+          .x("x", [3, 1])
+          .broadcastTo([2, 3, 4])
+          .mul(c.x("w", [2, 3, 4])),
+    },
     { name: "broadcastTo as an output", build: (c) => c.x("x", [3, 1]).broadcastTo([3, 4]) },
-    { name: "slice axis 0 (gradient: pad)", build: (c) => c.x("x", [5, 4]).slice(1, 4, 0).mul(c.x("w", [3, 4])) },
-    { name: "slice axis 1 (gradient: pad)", build: (c) => c.x("x", [3, 6]).slice(2, 5, 1).mul(c.x("w", [3, 3])) },
-    { name: "slice axis -1 of 3-D", build: (c) => c.x("x", [2, 3, 5]).slice(0, 2, -1).mul(c.x("w", [2, 3, 2])) },
+    {
+      name: "slice axis 0 (gradient: pad)",
+      build: (c) =>
+        c
+          .x("x", [5, 4])
+          .slice(1, 4, 0)
+          .mul(c.x("w", [3, 4])),
+    },
+    {
+      name: "slice axis 1 (gradient: pad)",
+      build: (c) =>
+        c
+          .x("x", [3, 6])
+          .slice(2, 5, 1)
+          .mul(c.x("w", [3, 3])),
+    },
+    {
+      name: "slice axis -1 of 3-D",
+      build: (c) =>
+        c
+          .x("x", [2, 3, 5])
+          .slice(0, 2, -1)
+          .mul(c.x("w", [2, 3, 2])),
+    },
     { name: "slice as an output", build: (c) => c.x("x", [3, 6]).slice(2, 5, 1) },
     {
       name: "concat axis 0 (gradient: slices)",
@@ -313,14 +460,21 @@ describe("neural-network ops", () => {
     { name: "softmax axis -1", build: (c) => softmax(c.x("x", [4, 5], { low: -3, high: 3 })) },
     { name: "softmax axis 0", build: (c) => softmax(c.x("x", [4, 5], { low: -3, high: 3 }), 0) },
     { name: "logSoftmax axis -1", build: (c) => logSoftmax(c.x("x", [4, 5], { low: -3, high: 3 })) },
-    { name: "logSoftmax axis 0 of 3-D", build: (c) => logSoftmax(c.x("x", [3, 2, 4], { low: -3, high: 3 }), 0) },
+    {
+      name: "logSoftmax axis 0 of 3-D",
+      build: (c) => logSoftmax(c.x("x", [3, 2, 4], { low: -3, high: 3 }), 0),
+    },
     {
       name: "softmax of large logits (stable: no overflow)",
       build: (c) => softmax(c.x("x", [3, 4], { low: 80, high: 100 })),
     },
     {
       name: "crossEntropy with class indices",
-      build: (c) => crossEntropy(c.x("logits", [6, 5], { low: -3, high: 3 }), c.data("labels", [6], { values: [0, 4, 2, 2, 1, 3] })),
+      build: (c) =>
+        crossEntropy(
+          c.x("logits", [6, 5], { low: -3, high: 3 }),
+          c.data("labels", [6], { values: [0, 4, 2, 2, 1, 3] }),
+        ),
     },
     {
       name: "crossEntropy with probabilities",

@@ -8,6 +8,7 @@ import { RENDERERS } from "./codegen/render";
 import { jobSlices } from "./codegen/parallel";
 import { generateStep } from "./codegen/step";
 import { type WasmKernelInfo, wasmMatmulRenderer, wasmStatus } from "./codegen/wasm-matmul";
+import { wasmElementwiseRenderer } from "./codegen/wasm-elementwise";
 import { wasmCopyRenderer, wasmReduceRenderer } from "./codegen/wasm-windows";
 import { fusedGroups, programText } from "./dump";
 import { planMemory } from "./memory/plan";
@@ -128,6 +129,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
       ? {}
       : {
           matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels),
+          elementwise: wasmElementwiseRenderer(RENDERERS.elementwise),
           copy: wasmCopyRenderer(RENDERERS.copy),
           reduce: wasmReduceRenderer(RENDERERS.reduce),
         };
@@ -224,9 +226,13 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     outputTensors: named,
     groups: schedule.groups.length,
     wasmListing: () =>
-      wasmKernels.length === 0
+      wasmKernels.length === 0 && generated.listings.size === 0
         ? ""
-        : [`;; ${wasmStatus()}`, ...wasmKernels.map((w) => `;; wasm.${w.name}\n${w.listing()}`)].join("\n"),
+        : [
+            `;; ${wasmStatus()}`,
+            ...wasmKernels.map((w) => `;; wasm.${w.name}\n${w.listing()}`),
+            ...[...generated.listings].map(([name, listing]) => `;; wasm.${name}\n${listing()}`),
+          ].join("\n"),
     describeNode: (id) => {
       const n = program.nodes[id];
       const t = graph.nodes[n.origin];

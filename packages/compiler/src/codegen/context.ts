@@ -14,7 +14,9 @@ export interface RenderContext {
   schedule: Schedule;
   plan: MemoryPlan;
   /** Renderers may register extra callables (generated wasm kernels) here, by name. */
-  externals: Map<string, () => void>;
+  externals: Map<string, (...args: number[]) => void>;
+  /** The readable listing of each generated wasm kernel other than the products, by name (kernel.wasmListing). */
+  listings: Map<string, () => string>;
   /** With threads > 1: where renderers register parallel jobs (see parallel.ts). */
   parallel?: ParallelBuild;
 }

@@ -17,7 +17,8 @@ import { finiteChecks, RENDERERS, type RenderContext, type Renderer } from "./re
 export interface GeneratedStep {
   /** The body of the kernel factory: `return function step() {...}` (parameters: F, wasm (the kernels), par (the thread pool)). */
   source: string;
-  externals: Map<string, () => void>;
+  externals: Map<string, (...args: number[]) => void>;
+  listings: Map<string, () => string>;
   /** The toText() number of every graph node, for messages and comments. */
   textNumber: Map<number, number>;
   /** With threads > 1 and at least one parallel job: the workers' program and modules (see parallel.ts). */
@@ -56,6 +57,7 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     schedule: s,
     plan,
     externals: new Map(),
+    listings: new Map(),
     parallel:
       (options.threads ?? 1) > 1
         ? parallelBuild(
@@ -122,6 +124,7 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
   return {
     source: generate(program as never, { comments: true }),
     externals: ctx.externals,
+    listings: ctx.listings,
     textNumber,
     parallel:
       jobs && jobs.jobs.length > 0

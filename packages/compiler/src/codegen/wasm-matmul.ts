@@ -2,10 +2,11 @@
  * The wasm renderer of a matmul group: the product runs in a WebAssembly SIMD kernel generated for this
  * exact shape and orientation, on the graph's own memory (no copies); the step calls it like Math.exp.
  * A bias add and a relu run inside the kernel (kernel-epilogue.ts); any other epilogue the fusion pass
- * chose (a relu's mask, an optimizer update...) runs as one JS loop over the product. Falls back to the JS renderers where the operands'
+ * chose (a relu's mask, an optimizer update...) runs as one loop over the product, in wasm SIMD where
+ * wasm-elementwise.ts can, else in JS. Falls back to the JS renderers where the operands'
  * layout is not one the kernel reads (row-major or transposed).
  */
-import { id, member, sizeOf } from "@adjoint/core";
+import { id, member, num, sizeOf } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { relaxedSimdAvailable, simdAvailable } from "../wasm/features";
 import { listMatmul } from "../wasm/listing";
@@ -15,6 +16,7 @@ import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
 import type { RenderContext, Renderer } from "./context";
 import { renderElementwiseOver } from "./elementwise";
 import { kernelEpilogue } from "./kernel-epilogue";
+import { callKernel, elementwiseKernel, shareWithWorkers, sliceCalls } from "./wasm-elementwise";
 import { contiguous, type DimSlice } from "./loops";
 import { matmulGeometry } from "./matmul-js";
 import { forkJoin, splitMatmul } from "./parallel";
@@ -51,6 +53,11 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     if (!direct) spec.cOffset = memory.allocate(sizeOf(mm.shape));
     else if (!inKernel) spec.cOffset = ctx.plan.location.get(g.root!)! * 4;
     const parts = parallel ? splitMatmul(spec, ctx.parallel!.slices, mm.shape.length) : null;
+    // The epilogue over the product in wasm SIMD where it can be (wasm-elementwise.ts), else a JS loop.
+    const members = g.nodes.filter((x) => x !== g.root);
+    const product = new Map([[g.root!, spec.cOffset / 4]]);
+    const simd = direct ? null : elementwiseKernel(ctx, mm.shape, members, g.outputs, product);
+    if (simd && parts) shareWithWorkers(ctx, simd);
     if (parallel && !parts) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // One kernel per slice, each with a pack scratch of its own (two threads may run two slices at once);
     // every thread holds them all, since any thread may claim any slice.
@@ -63,7 +70,13 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
       const sliceSpec = part.spec;
       kernels.push({ name: sliceName, spec: sliceSpec, listing: () => listMatmul(sliceSpec) });
       const stmts: Stmt[] = [exprStmt(call(member(id("wasm"), sliceName)))];
-      if (!direct) stmts.push(...epilogue(g, ctx, spec.cOffset / 4, part.slice));
+      if (simd)
+        stmts.push(
+          ...(part.slice
+            ? sliceCalls(simd, mm.shape, part.slice)
+            : [callKernel(simd, num(0), num(simd.count))]),
+        );
+      else if (!direct) stmts.push(...epilogue(g, ctx, spec.cOffset / 4, part.slice));
       return stmts;
     });
     if (!parts) return slices[0];

@@ -48,7 +48,9 @@ const WORKER_MAIN = `function adjointWorker(d, onExit, observeGc) {
   try {
     const wasm = {};
     for (const [name, module] of d.modules) {
-      wasm[name] = new WebAssembly.Instance(module, { env: { memory: d.memory } }).exports.matmul;
+      // Each kernel module exports its one function (matmul, run...).
+      const exports = new WebAssembly.Instance(module, { env: { memory: d.memory } }).exports;
+      wasm[name] = exports[Object.keys(exports)[0]];
     }
     jobs = new Function("F", "wasm", d.jobsSource)(new Float32Array(d.memory.buffer), wasm);
   } catch (e) {

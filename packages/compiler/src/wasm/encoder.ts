@@ -165,6 +165,7 @@ export class FunctionBuilder {
   i32Sub = () => this.emit("i32.sub", [0x6b]);
   i32Mul = () => this.emit("i32.mul", [0x6c]);
   i32And = () => this.emit("i32.and", [0x71]);
+  i32Shl = () => this.emit("i32.shl", [0x74]);
   i32Ne = () => this.emit("i32.ne", [0x47]);
   i32Eq = () => this.emit("i32.eq", [0x46]);
   /** Unsigned a < b: for a signed a, 0 <= a < b in one test. */
@@ -192,12 +193,21 @@ export class FunctionBuilder {
     return this.simd(`i8x16.shuffle ${byteLanes.join(" ")}`, 0x0d, ...byteLanes);
   }
   f32x4Splat = () => this.simd("f32x4.splat", 0x13);
+  f32x4Abs = () => this.simd("f32x4.abs", 0xe0);
+  f32x4Neg = () => this.simd("f32x4.neg", 0xe1);
+  f32x4Sqrt = () => this.simd("f32x4.sqrt", 0xe3);
   f32x4Add = () => this.simd("f32x4.add", 0xe4);
+  f32x4Sub = () => this.simd("f32x4.sub", 0xe5);
   f32x4Mul = () => this.simd("f32x4.mul", 0xe6);
+  f32x4Div = () => this.simd("f32x4.div", 0xe7);
+  f32x4Min = () => this.simd("f32x4.min", 0xe8);
   f32x4Max = () => this.simd("f32x4.max", 0xe9);
   f32x4Eq = () => this.simd("f32x4.eq", 0x41);
   f32x4Ne = () => this.simd("f32x4.ne", 0x42);
+  f32x4Lt = () => this.simd("f32x4.lt", 0x43);
   f32x4Gt = () => this.simd("f32x4.gt", 0x44);
+  f32x4Le = () => this.simd("f32x4.le", 0x45);
+  f32x4Ge = () => this.simd("f32x4.ge", 0x46);
   v128Not = () => this.simd("v128.not", 0x4d);
   v128And = () => this.simd("v128.and", 0x4e);
   /** a & ~b. */

@@ -1,0 +1,171 @@
+/**
+ * A fused elementwise loop as a WebAssembly SIMD kernel: four elements per iteration, in float32 with
+ * IEEE rounding after every op (as PyTorch computes, and as the unfused JS loops store), where the JS
+ * loop computes the members in float64 and rounds once, at the store. The loop reads each contiguous
+ * operand at the element's index, broadcast operands (a scalar in memory, a constant) once before it.
+ * The elements left over after the groups of four run one at a time through the same vector code on
+ * lane 0, so an element's value never depends on where a slice of the loop starts or ends: any split
+ * over threads gives the same bits as one call over everything.
+ *
+ * The kernel is `run(lo, hi)`: elements [lo, hi) of a loop of `count`.
+ */
+import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./encoder";
+
+export const ELEMENTWISE_EXPORT = "run";
+
+/** What a member computes, per lane: an expression over operands, earlier members and constants. */
+export type LaneExpr =
+  | { kind: "operand"; index: number }
+  | { kind: "member"; index: number }
+  | { kind: "const"; value: number }
+  | { kind: "unary"; op: "neg" | "sqrt" | "abs"; x: LaneExpr }
+  | { kind: "binary"; op: "add" | "sub" | "mul" | "div" | "min" | "max"; a: LaneExpr; b: LaneExpr }
+  /** mask ? whenTrue : whenFalse, the mask a comparison of two values. */
+  | { kind: "select"; test: LaneMask; whenTrue: LaneExpr; whenFalse: LaneExpr };
+
+export interface LaneMask {
+  op: "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+  a: LaneExpr;
+  b: LaneExpr;
+}
+
+export interface ElementwiseSpec {
+  /** Elements in the whole loop (a call computes [lo, hi) of them). */
+  count: number;
+  /** Byte offsets of the operands read from memory; broadcast: one float read for every element. */
+  operands: Array<{ offset: number; broadcast: boolean }>;
+  /** The members in evaluation order; member i may read members before it. */
+  members: LaneExpr[];
+  /** Members stored, contiguous from a byte offset each. */
+  stores: Array<{ member: number; offset: number }>;
+}
+
+const BINARY = {
+  add: "f32x4Add",
+  sub: "f32x4Sub",
+  mul: "f32x4Mul",
+  div: "f32x4Div",
+  min: "f32x4Min",
+  max: "f32x4Max",
+} as const;
+const UNARY = { neg: "f32x4Neg", sqrt: "f32x4Sqrt", abs: "f32x4Abs" } as const;
+const COMPARE = {
+  eq: "f32x4Eq",
+  ne: "f32x4Ne",
+  lt: "f32x4Lt",
+  le: "f32x4Le",
+  gt: "f32x4Gt",
+  ge: "f32x4Ge",
+} as const;
+
+export function buildElementwiseModule(spec: ElementwiseSpec): ModuleBuilder {
+  const fn = new FunctionBuilder(ELEMENTWISE_EXPORT, [
+    ["lo", I32],
+    ["hi", I32],
+  ]);
+  const [lo, hi] = [0, 1];
+  const p = fn.local("p", I32);
+  const vectorEnd = fn.local("vector_end", I32);
+  const end = fn.local("end", I32);
+  const zero = fn.local("zero", I32);
+
+  // Broadcast operands and constants, one v128 local each, filled before the loops.
+  const constant = new Map<number, number>(); // by float32 bit pattern (so -0 is not +0)
+  const bits = (value: number) => new Uint32Array(new Float32Array([value]).buffer)[0];
+  const broadcast = new Map<number, number>();
+  const collect = (e: LaneExpr): void => {
+    if (e.kind === "const" && !constant.has(bits(e.value)))
+      constant.set(bits(e.value), fn.local(`c${constant.size}`, V128));
+    if (e.kind === "operand" && spec.operands[e.index].broadcast && !broadcast.has(e.index))
+      broadcast.set(e.index, fn.local(`bcast${e.index}`, V128));
+    if (e.kind === "unary") collect(e.x);
+    if (e.kind === "binary") {
+      collect(e.a);
+      collect(e.b);
+    }
+    if (e.kind === "select") [e.test.a, e.test.b, e.whenTrue, e.whenFalse].forEach(collect);
+  };
+  spec.members.forEach(collect);
+  const memberLocal = spec.members.map((_, i) => fn.local(`m${i}`, V128));
+  // Each contiguous operand is loaded once per iteration, before the members, into a local of its own.
+  const loaded = new Map<number, number>();
+  spec.operands.forEach((o, i) => {
+    if (!o.broadcast) loaded.set(i, fn.local(`x${i}`, V128));
+  });
+  for (const [pattern, local] of constant)
+    fn.f32Const(new Float32Array(new Uint32Array([pattern]).buffer)[0])
+      .f32x4Splat()
+      .set(local);
+  for (const [i, local] of broadcast) fn.get(zero).v128Load32Splat(spec.operands[i].offset).set(local);
+
+  const push = (e: LaneExpr): void => {
+    switch (e.kind) {
+      case "operand":
+        fn.get(broadcast.get(e.index) ?? loaded.get(e.index)!);
+        return;
+      case "member":
+        fn.get(memberLocal[e.index]);
+        return;
+      case "const":
+        fn.get(constant.get(bits(e.value))!);
+        return;
+      case "unary":
+        push(e.x);
+        fn[UNARY[e.op]]();
+        return;
+      case "binary":
+        push(e.a);
+        push(e.b);
+        fn[BINARY[e.op]]();
+        return;
+      case "select":
+        push(e.whenTrue);
+        push(e.whenFalse);
+        push(e.test.a);
+        push(e.test.b);
+        fn[COMPARE[e.test.op]]();
+        fn.v128Bitselect();
+        return;
+    }
+  };
+  /** One iteration at byte pointer p: four lanes, or lane 0 alone. */
+  const body = (lanes: 4 | 1) => {
+    for (const [i, local] of loaded) {
+      fn.get(p);
+      if (lanes === 4) fn.v128Load(spec.operands[i].offset);
+      else fn.v128Load32Zero(spec.operands[i].offset);
+      fn.set(local);
+    }
+    spec.members.forEach((m, i) => {
+      push(m);
+      fn.set(memberLocal[i]);
+    });
+    for (const s of spec.stores) {
+      fn.get(p).get(memberLocal[s.member]);
+      if (lanes === 4) fn.v128Store(s.offset);
+      else fn.v128Store32Lane(s.offset, 0);
+    }
+  };
+
+  // p = 4·lo; end = 4·hi; vector_end = p + (end − p rounded down to 16 bytes).
+  fn.get(lo).i32Const(2).i32Shl().set(p);
+  fn.get(hi).i32Const(2).i32Shl().set(end);
+  fn.get(p).get(end).get(p).i32Sub().i32Const(-16).i32And().i32Add().set(vectorEnd);
+  fn.get(p).get(vectorEnd).i32LtU().if().loop();
+  body(4);
+  fn.get(p).i32Const(16).i32Add().tee(p).get(vectorEnd).i32LtU().brIf(0);
+  fn.end().end();
+  fn.get(p).get(end).i32LtU().if().loop();
+  body(1);
+  fn.get(p).i32Const(4).i32Add().tee(p).get(end).i32LtU().brIf(0);
+  fn.end().end();
+
+  const bytes = spec.count * 4;
+  const last = Math.max(
+    ...spec.operands.map((o) => o.offset + (o.broadcast ? 4 : bytes)),
+    ...spec.stores.map((s) => s.offset + bytes),
+  );
+  const module = new ModuleBuilder(Math.max(1, Math.ceil(last / 65536)));
+  module.add(fn, ELEMENTWISE_EXPORT);
+  return module;
+}
