@@ -31,7 +31,9 @@ describe("the LeNet-5 Adam training step allocates nothing", () => {
     expect(r.steps).toBe(10_000);
     expect(r.gcKinds).toEqual([]);
     expect(r.gcEvents).toBe(0);
-    expect(r.heapGrowth).toBeLessThan(64 * 1024);
+    // The least growth of four windows of 2,500 steps (measure-steps.ts): 240 bytes measured, where a
+    // one-element array a step grows every window by about 140 kB (with no GC event yet).
+    expect(r.heapGrowth).toBeLessThan(8 * 1024);
     // And it trained (on a fixed batch the loss falls; after the warm-up it is near 0, so from the start).
     expect(r.last).toBeLessThan(r.initial);
   }, 300_000);

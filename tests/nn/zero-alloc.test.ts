@@ -30,8 +30,9 @@ describe("the Adam training step allocates nothing", () => {
     expect(r.steps).toBe(10_000);
     expect(r.gcKinds).toEqual([]);
     expect(r.gcEvents).toBe(0);
-    // Even 8 bytes a step would be 80 kB.
-    expect(r.heapGrowth).toBeLessThan(64 * 1024);
+    // The least growth of four windows of 2,500 steps (measure-steps.ts): 240 bytes measured, where a
+    // one-element array a step grows every window by about 140 kB (with no GC event yet).
+    expect(r.heapGrowth).toBeLessThan(8 * 1024);
     // And it really trained (on a fixed batch the loss must fall).
     expect(r.last).toBeLessThan(r.first);
   });

@@ -22,7 +22,9 @@ describe("threads in a process of their own", () => {
     expect(r.gcEvents).toBe(0);
     // Counted by the worker itself (tests/threads/threads.test.ts shows the count sees a worker's garbage).
     expect(r.workerGcEvents).toBe(0);
-    expect(r.heapGrowth).toBeLessThan(64 * 1024);
+    // The least growth of four windows of 2,500 steps (measure-steps.ts): 240 bytes measured, where a
+    // one-element array a step grows every window by about 140 kB (with no GC event yet).
+    expect(r.heapGrowth).toBeLessThan(8 * 1024);
     expect(r.last).toBeLessThan(r.first);
   }, 300_000);
 
