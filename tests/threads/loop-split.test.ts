@@ -72,6 +72,31 @@ function splitGroupKinds(source: string): string[] {
   return kinds;
 }
 
+/** The jobs a step forks for conv products (rank-4 outputs) whose group ends in a relu. */
+function convReluJobs(source: string): number[] {
+  const jobs: number[] = [];
+  let text = "";
+  for (const line of source.split("\n")) {
+    if (/\/\/ (group \d+|parallel job \d+):/.test(line) && !line.includes("parallel job")) text = "";
+    text += `${line}\n`;
+    const fork = /par\.fork\((\d+)\)/.exec(line);
+    if (
+      fork &&
+      /= matmul .*: f32\[\d+,\d+,\d+\]/.test(text) &&
+      /= relu .*: f32\[\d+,\d+,\d+,\d+\]/.test(text)
+    )
+      jobs.push(Number(fork[1]));
+  }
+  return jobs;
+}
+
+/** The statements the jobs function runs for job j (up to the next job's test). */
+function jobBody(jobsSource: string, j: number): string {
+  const start = jobsSource.indexOf(`if (j === ${j}) {`);
+  const next = jobsSource.indexOf(`if (j === ${j + 1}) {`, start);
+  return jobsSource.slice(start, next < 0 ? undefined : next);
+}
+
 /** The comment lines (header and ops) of the group of every parallel job a generated step forks. */
 function splitGroupText(source: string): string[] {
   const groups: string[] = [];
@@ -161,12 +186,12 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
     await Promise.all(runs.map((r) => r.kernel.dispose()));
   });
 
-  // With wasm on (the default) the conv layers' bias + ReLU run in the products' kernels and the pools,
-  // im2col and col2im copies in wasm window kernels on the main thread (codegen/wasm-windows.ts); with
-  // wasm off those are JS loops, and split.
+  // With wasm on (the default) the conv layers' bias + ReLU run in the products' kernels, split by image,
+  // and the pools, im2col and col2im copies in wasm window kernels, one per share of the planes
+  // (codegen/wasm-windows.ts); with wasm off those are JS loops, and split.
   const configs: { threadMinElements?: number; wasm: boolean; expect: Record<string, number> }[] = [
-    { wasm: true, expect: { reduce: 2, matmul: 3 } },
-    { threadMinElements: 0, wasm: true, expect: { elementwise: 8, reduce: 4, matmul: 1 } },
+    { wasm: true, expect: { reduce: 2, matmul: 3, copy: 4 } },
+    { threadMinElements: 0, wasm: true, expect: { elementwise: 8, reduce: 4, matmul: 1, copy: 4 } },
     { threadMinElements: 0, wasm: false, expect: { elementwise: 8, reduce: 4, matmul: 1, copy: 2 } },
   ];
   for (const { threadMinElements, wasm, expect: least } of configs) {
@@ -199,6 +224,19 @@ describe("threads: elementwise loops and reductions are split, bit-identical to 
         if (!wasm)
           for (const op of ["slidingWindows[", "foldWindows["])
             expect(splitGroupText(kernel.source).join("\n")).toContain(op);
+        if (wasm) {
+          // The two conv products with bias + ReLU are split by image with the epilogue in the kernel:
+          // their jobs call a kernel per slice and run no JS loop.
+          const convJobs = convReluJobs(kernel.source);
+          expect(convJobs.length).toBe(2);
+          for (const j of convJobs) {
+            const body = jobBody(kernel.jobsSource, j);
+            expect(body).toMatch(/wasm\.mm\d+_\d+\(\)/);
+            expect(body).not.toContain("for (");
+          }
+          // im2col of both convs, col2im and the pools' gradients: one window kernel per slice.
+          expect(kernel.jobsSource.match(/wasm\.win\d+_0\(\)/g)?.length ?? 0).toBeGreaterThanOrEqual(4);
+        }
         expect(checkNoAllocation(kernel.source).violations).toEqual([]);
         expect(checkNoAllocation(kernel.jobsSource, new Set(), "jobs").violations).toEqual([]);
       }
@@ -222,7 +260,7 @@ describe("threads: window copies are split, bit-identical to one thread", () => 
       const pooled = maxPool2d(h, 3, { stride: 2, padding: 1 }).square().sum();
       const loss = pooled.add(maxPool2d(x.sin(), 3, { stride: 2, padding: 1 }).square().sum());
       const [dx, dw] = grad(loss, [x, w]);
-      // wasm off: the JS window loops (with wasm on, the column-stride-1 ones are wasm kernels, unsplit).
+      // wasm off: the JS window loops (with wasm on, the column-stride-1 ones are wasm kernels, split by plane).
       return compile({ loss, dx, dw }, { threads, threadMinElements: 0, wasm: false, cache: false });
     });
     await started(kernels);

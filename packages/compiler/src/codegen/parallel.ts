@@ -176,11 +176,31 @@ export interface MatmulSlice {
 }
 
 /**
- * Cuts a product into one kernel per thread, by rows of C or by columns, in whole register tiles. Each
- * part reads and writes the full matrices in place through leading dimensions. Rows repeat the packing
- * of B in every part (k·n each), columns the packing of A when A is packed (m·k): the cheaper is chosen.
+ * Cuts a product into one kernel per thread. A batch of independent products (a convolution's, one per
+ * image) is cut by batch elements: each part is the same kernel over fewer elements, packs nothing twice
+ * and writes a contiguous block of C, bias and activation included. Otherwise by rows of C or by columns,
+ * in whole register tiles; each part reads and writes the full matrices in place through leading
+ * dimensions. Rows repeat the packing of B in every part (k·n each), columns the packing of A when A is
+ * packed (m·k): the cheaper is chosen. A bias follows the part's rows (one per row) or columns (one per
+ * column), so the kernel's own epilogue runs in every part.
  */
 export function splitMatmul(spec: MatmulSpec, threads: number, outRank: number): MatmulSlice[] | null {
+  const batch = spec.batch;
+  if (batch && batch.cStride !== 0 && batch.count >= threads && outRank === 3) {
+    return Array.from({ length: threads }, (_, p) => {
+      const [b0, b1] = share(batch.count, threads, p);
+      return {
+        spec: {
+          ...spec,
+          aOffset: spec.aOffset + b0 * batch.aStride,
+          bOffset: spec.bOffset + b0 * batch.bStride,
+          cOffset: spec.cOffset + b0 * batch.cStride,
+          batch: { ...batch, count: b1 - b0 },
+        },
+        slice: { dim: 0, lo: b0, hi: b1 },
+      };
+    });
+  }
   const plan = planMatmul(spec);
   const { tileRows, tileCols } = plan.tuning;
   const { m, n, k } = spec;
@@ -209,6 +229,8 @@ export function splitMatmul(spec: MatmulSpec, threads: number, outRank: number):
           n: j1 - j0,
           bOffset: spec.bOffset + j0 * (spec.transB ? k : 1) * 4,
           cOffset: spec.cOffset + j0 * 4,
+          biasOffset:
+            spec.biasOffset === undefined || spec.biasPerRow ? spec.biasOffset : spec.biasOffset + j0 * 4,
           ldb: spec.transB ? undefined : ldB(spec),
           ldc: ldC(spec),
         },
@@ -223,6 +245,8 @@ export function splitMatmul(spec: MatmulSpec, threads: number, outRank: number):
           m: i1 - i0,
           aOffset: spec.aOffset + i0 * (spec.transA ? 1 : k) * 4,
           cOffset: spec.cOffset + i0 * ldC(spec) * 4,
+          biasOffset:
+            spec.biasOffset !== undefined && spec.biasPerRow ? spec.biasOffset + i0 * 4 : spec.biasOffset,
           lda: spec.transA ? ldA(spec) : undefined,
           ldc: ldC(spec),
         },

@@ -45,8 +45,7 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     const memory = p.graph.memory;
     const macs = spec.m * spec.n * spec.k * (spec.batch?.count ?? 1);
     const parallel = ctx.parallel !== undefined && macs >= ctx.parallel.minMacs;
-    // (Not split over threads: the slices' bias offsets would have to follow their rows or columns.)
-    const inKernel = parallel ? null : inKernelEpilogue(g, ctx, spec);
+    const inKernel = inKernelEpilogue(g, ctx, spec);
     const direct = (g.nodes.length === 1 && g.outputs.length === 1) || inKernel;
     if (!parallel) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // Without a JS epilogue, the kernel writes the stored output itself; otherwise into a region of its own.

@@ -4,50 +4,116 @@
  * the generated SIMD kernels of wasm/pool2x2.ts (branch-free, bit for bit the JS loops), and foldWindows
  * with column stride 1 over contiguous windows in wasm/col2im.ts, and the im2col copies (a materialized
  * slidingWindows, paddedWindows) with column stride 1 in wasm/im2col.ts; every other group, and these
- * when their operands are laid out otherwise, renders as JS.
+ * when their operands are laid out otherwise, renders as JS. Over threads, each kernel is built once per
+ * share of its planes.
  */
-import { id, member, windowGeometry } from "@adjoint/core";
+import { id, member, sizeOf, windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { simdAvailable } from "../wasm/features";
 import { wasmApi } from "../wasm/js-api";
-import { buildCol2imModule, COL2IM_EXPORT, type Col2imSpec } from "../wasm/col2im";
-import { buildIm2colModule, IM2COL_EXPORT, type Im2colSpec } from "../wasm/im2col";
+import { buildCol2imModule, type Col2imSpec } from "../wasm/col2im";
 import type { ModuleBuilder } from "../wasm/encoder";
-import { buildPool2x2Module, POOL_EXPORT, type Pool2x2Spec } from "../wasm/pool2x2";
+import { buildIm2colModule, type Im2colSpec } from "../wasm/im2col";
+import { buildPool2x2Module, type Pool2x2Spec } from "../wasm/pool2x2";
 import { call, exprStmt } from "./ast";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
+import { loopParts, memoryReads, slicesMayRace } from "./loop-split";
 import { collapse, contiguous, stridesIn } from "./loops";
+import { forkJoin, share } from "./parallel";
 
-/** A generated module for the group and the name it exports its function as; null: the fallback renders it. */
-type ModuleFor = (g: Group, ctx: RenderContext) => { module: ModuleBuilder; run: string } | null;
+/**
+ * A generated kernel for the group over its `planes` (batch × channel), built for any range [p0, p1) of
+ * them; null: the fallback renders the group.
+ */
+type KernelFor = (
+  g: Group,
+  ctx: RenderContext,
+) => { planes: number; build: (p0: number, p1: number) => ModuleBuilder } | null;
 
-function wasmRenderer(fallback: Renderer, ...builders: ModuleFor[]): Renderer {
+/**
+ * The kernel over all planes, or, when the group is large enough to pay (loopParts) and no output lies over
+ * what it reads, one kernel per share of the planes, run by the threads as one job: each plane is computed
+ * by the same code whichever thread runs it, so the result is the one of a single thread, bit for bit.
+ */
+function wasmRenderer(fallback: Renderer, ...kernels: KernelFor[]): Renderer {
   return (g: Group, ctx: RenderContext) => {
     const built = simdAvailable()
-      ? builders.reduce<ReturnType<ModuleFor>>((found, f) => found ?? f(g, ctx), null)
+      ? kernels.reduce<ReturnType<KernelFor>>((found, f) => found ?? f(g, ctx), null)
       : null;
     if (!built) return fallback(g, ctx);
     const name = `win${ctx.externals.size}`;
-    const memory = ctx.schedule.program.graph.memory.memory;
-    const instance = new wasmApi.Instance(new wasmApi.Module(built.module.encode()), { env: { memory } });
-    ctx.externals.set(name, instance.exports[built.run] as () => void);
-    return [exprStmt(call(member(id("wasm"), name)))];
+    const p = ctx.schedule.program;
+    const node = p.nodes[g.root ?? g.nodes[0]];
+    const elements = Math.max(sizeOf(node.shape), ...node.inputs.map((i) => sizeOf(p.nodes[i].shape)));
+    let parts = loopParts(ctx, elements, built.planes);
+    if (parts > 1 && slicesMayRace(ctx, node.shape, memoryReads(ctx, g.nodes), g.outputs, false)) parts = 1;
+    const memory = p.graph.memory.memory;
+    const instantiate = (kernel: string, module: object) => {
+      const instance = new wasmApi.Instance(module, { env: { memory } });
+      ctx.externals.set(kernel, instance.exports[Object.keys(instance.exports)[0]!] as () => void);
+    };
+    if (parts < 2 || !ctx.parallel) {
+      instantiate(name, new wasmApi.Module(built.build(0, built.planes).encode()));
+      return [exprStmt(call(member(id("wasm"), name)))];
+    }
+    const slices = Array.from({ length: parts }, (_, s) => {
+      const [p0, p1] = share(built.planes, parts, s);
+      const sliceName = `${name}_${s}`;
+      const module = new wasmApi.Module(built.build(p0, p1).encode());
+      instantiate(sliceName, module);
+      for (const modules of ctx.parallel!.modules) modules.push([sliceName, module]);
+      return [exprStmt(call(member(id("wasm"), sliceName)))];
+    });
+    return forkJoin(ctx.parallel, slices);
   };
 }
 
+/** The spec restricted to planes [p0, p1): each (offset, plane stride) pair moves to plane p0. */
+function planeRange<S extends { planes: number }>(
+  spec: S,
+  p0: number,
+  p1: number,
+  pairs: ReadonlyArray<readonly [keyof S & string, keyof S & string]>,
+): S {
+  const part: S = { ...spec, planes: p1 - p0 };
+  for (const [offset, stride] of pairs) {
+    (part as Record<string, unknown>)[offset] = (spec[offset] as number) + p0 * (spec[stride] as number);
+  }
+  return part;
+}
+
 const pool =
-  (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): ModuleFor =>
+  (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): KernelFor =>
   (g, ctx) => {
     const spec = specOf(g, ctx);
-    return spec && { module: buildPool2x2Module(spec), run: POOL_EXPORT };
+    const pairs = [
+      ["xOffset", "xPlaneStride"],
+      ["gOffset", "gPlaneStride"],
+      ["outOffset", "outPlaneStride"],
+    ] as const;
+    return (
+      spec && { planes: spec.planes, build: (p0, p1) => buildPool2x2Module(planeRange(spec, p0, p1, pairs)) }
+    );
   };
-const im2col: ModuleFor = (g, ctx) => {
+const im2col: KernelFor = (g, ctx) => {
   const spec = im2colSpec(g, ctx);
-  return spec && { module: buildIm2colModule(spec), run: IM2COL_EXPORT };
+  const pairs = [
+    ["xOffset", "xPlaneStride"],
+    ["outOffset", "outPlaneStride"],
+  ] as const;
+  return (
+    spec && { planes: spec.planes, build: (p0, p1) => buildIm2colModule(planeRange(spec, p0, p1, pairs)) }
+  );
 };
-const col2im: ModuleFor = (g, ctx) => {
+const col2im: KernelFor = (g, ctx) => {
   const spec = col2imSpec(g, ctx);
-  return spec && { module: buildCol2imModule(spec), run: COL2IM_EXPORT };
+  const pairs = [
+    ["srcOffset", "srcPlaneStride"],
+    ["outOffset", "outPlaneStride"],
+  ] as const;
+  return (
+    spec && { planes: spec.planes, build: (p0, p1) => buildCol2imModule(planeRange(spec, p0, p1, pairs)) }
+  );
 };
 
 export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
