@@ -29,6 +29,8 @@ interface Case {
   batch?: { count: number; broadcastA?: boolean; broadcastB?: boolean; sumIntoC?: boolean; gap?: number };
   fma?: boolean;
   tuning?: Partial<MatmulTuning>;
+  /** The dot-product kernel (wasm/matmul-dot.ts) instead of register tiles. */
+  dot?: boolean;
 }
 
 const PAGE = 65536;
@@ -72,6 +74,7 @@ function runCase(
       cStride: c.batch.sumIntoC ? 0 : elementFloats.c * 4,
     },
     fma: c.fma ?? false,
+    dot: c.dot,
   };
   const end = packOffset + packBytes(spec, c.tuning);
   const pages = Math.ceil(end / PAGE) + 1;
@@ -137,6 +140,29 @@ function runCase(
     if (!Object.is(floats[i], before[i])) throw new Error(`float ${i} past the pack scratch was overwritten`);
   }
   const output = floats.slice(cOffset / 4, cOffset / 4 + cCopies * elementFloats.c);
+  if (c.dot && !spec.fma) {
+    // mul + add rounds every step, so the dot kernel's order can be replayed exactly: lane p mod 4 sums
+    // its k over the batch elements in order, then (l0 + l1) + (l2 + l3).
+    const f = Math.fround;
+    for (let out = 0; out < cCopies; out++) {
+      const elements = c.batch?.sumIntoC ? Array.from({ length: count }, (_, e) => e) : [out];
+      const c0 = cOffset / 4 + out * elementFloats.c;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          const lanes = [0, 0, 0, 0];
+          for (const e of elements) {
+            const a0 = aOffset / 4 + (c.batch?.broadcastA ? 0 : e * elementFloats.a) + i * k;
+            const b0 = bOffset / 4 + (c.batch?.broadcastB ? 0 : e * elementFloats.b) + j * k;
+            for (let p = 0; p < k; p++)
+              lanes[p % 4] = f(lanes[p % 4]! + f(before[a0 + p]! * before[b0 + p]!));
+          }
+          let sum = f(f(lanes[0]! + lanes[1]!) + f(lanes[2]! + lanes[3]!));
+          if (spec.accumulate) sum = f(before[c0 + i * n + j]! + sum);
+          if (!Object.is(floats[c0 + i * n + j], sum))
+            throw new Error(`dot C[${out}][${i},${j}]: ${floats[c0 + i * n + j]} ≠ replayed ${sum}`);
+        }
+    }
+  }
   return { maxError, maxAllowed, worst, output };
 }
 
@@ -387,5 +413,71 @@ describe("wasm matmul", () => {
     expect(listing).toContain("pack");
     expect(listing).not.toContain("relaxed_madd");
     if (relaxedSimdAvailable()) expect(listMatmul({ ...spec, fma: true })).toContain("f32x4.relaxed_madd");
+  });
+});
+
+describe("wasm matmul: the dot kernel (A·Bᵀ, both operands along k)", () => {
+  for (const fma of fmaModes) {
+    const name = fma ? "fma" : "mul+add (replayed bit for bit)";
+    const dot = { transB: true, dot: true, fma };
+    for (const [m, n, k] of [
+      [1, 1, 16],
+      [3, 3, 16],
+      [5, 7, 17],
+      [6, 25, 30],
+      [16, 150, 100],
+      [4, 2, 63],
+    ] as Array<[number, number, number]>) {
+      it(`${name}: ${m}×${n}×${k} (edge tiles of C, k mod 4 = ${k % 4})`, () =>
+        expectMatches({ m, n, k, ...dot }));
+    }
+    it(`${name}: accumulate`, () => expectMatches({ m: 7, n: 8, k: 21, ...dot, accumulate: true }));
+    it(`${name}: a C per batch element, with gaps and broadcast A`, () => {
+      expectMatches({ m: 4, n: 5, k: 18, ...dot, batch: { count: 3, gap: 3 } });
+      expectMatches({ m: 4, n: 5, k: 18, ...dot, batch: { count: 3, broadcastA: true, gap: 1 } });
+    });
+    // 12 floats × 4 B × k 1030 per element: blocks of 5 elements in the 256 KB budget.
+    for (const count of [3, 5, 10, 12]) {
+      it(`${name}: a sum over ${count} batch elements into one C (blocks of 5, partial sums saved between them)`, () =>
+        expectMatches({ m: 5, n: 7, k: 1030, ...dot, batch: { count, sumIntoC: true, gap: 2 } }));
+    }
+    it(`${name}: a sum over the batch accumulated into C, broadcast B`, () =>
+      expectMatches({
+        m: 5,
+        n: 7,
+        k: 1030,
+        ...dot,
+        accumulate: true,
+        batch: { count: 12, sumIntoC: true, broadcastB: true },
+      }));
+  }
+
+  it("is listed as the dot kernel, with no scratch for one block and partial sums for several", () => {
+    const spec: MatmulSpec = {
+      ...{ m: 6, n: 25, k: 784, transA: false, transB: true, dot: true, fma: false, accumulate: false },
+      ...{ aOffset: 0, bOffset: 1 << 20, cOffset: 1 << 24, packOffset: (1 << 24) + 4096 },
+      batch: { count: 64, aStride: 6 * 784 * 4, bStride: 25 * 784 * 4, cStride: 0 },
+    };
+    expect(listMatmul(spec)).toMatch(/;; dot kernel, tiles of 3×3 outputs/);
+    expect(listMatmul(spec)).toMatch(/\(func \$dot_3x3 /);
+    expect(packBytes(spec)).toBe(6 * 25 * 16);
+    expect(packBytes({ ...spec, batch: { ...spec.batch!, count: 2 } })).toBe(0);
+  });
+
+  it("rejects what it cannot run: A stored transposed, B not, an epilogue, k < 16", () => {
+    const base: MatmulSpec = {
+      ...{ m: 4, n: 4, k: 32, transA: false, transB: true, dot: true, fma: false, accumulate: false },
+      ...{ aOffset: 0, bOffset: 1024, cOffset: 2048, packOffset: 4096 },
+    };
+    expect(() => generateMatmul(base)).not.toThrow();
+    for (const bad of [
+      { transA: true },
+      { transB: false },
+      { biasOffset: 3072 },
+      { activation: "relu" as const },
+      { k: 8 },
+    ]) {
+      expect(() => generateMatmul({ ...base, ...bad })).toThrow(/dot kernel needs/);
+    }
   });
 });

@@ -202,7 +202,7 @@ export function splitMatmul(spec: MatmulSpec, threads: number, outRank: number):
     });
   }
   const plan = planMatmul(spec);
-  const { tileRows, tileCols } = plan.tuning;
+  const { rows: tileRows, cols: tileCols } = plan.tile;
   const { m, n, k } = spec;
   const rowUnits = Math.ceil(m / tileRows);
   const colUnits = Math.ceil(n / tileCols);

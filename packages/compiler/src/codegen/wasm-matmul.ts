@@ -10,7 +10,13 @@ import { id, member, num, sizeOf } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
 import { relaxedSimdAvailable, simdAvailable } from "../wasm/features";
 import { listMatmul } from "../wasm/listing";
-import { compileMatmul, instantiateCompiled, type MatmulSpec, packBytes } from "../wasm/matmul";
+import {
+  compileMatmul,
+  dotKernelFits,
+  instantiateCompiled,
+  type MatmulSpec,
+  packBytes,
+} from "../wasm/matmul";
 import { operandSpans, planMatmul } from "../wasm/matmul-plan";
 import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
 import type { RenderContext, Renderer } from "./context";
@@ -46,6 +52,8 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     const macs = spec.m * spec.n * spec.k * (spec.batch?.count ?? 1);
     const parallel = ctx.parallel !== undefined && macs >= ctx.parallel.minMacs;
     const inKernel = inKernelEpilogue(g, ctx, spec);
+    // Decided for the whole product, before any split: its slices run the same kernel, so the same sums.
+    spec.dot = dotKernelFits(spec);
     const direct = (g.nodes.length === 1 && g.outputs.length === 1) || inKernel;
     if (!parallel) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // Without a JS epilogue, the kernel writes the stored output itself; otherwise into a region of its own.

@@ -52,6 +52,51 @@ export interface MatmulSpec {
   lda?: number;
   ldb?: number;
   ldc?: number;
+  /**
+   * Run the dot-product kernel (matmul-dot.ts) instead of register tiles. Decided once per product
+   * (dotKernelFits), so that the slices of a product split over threads run the kernel of the whole.
+   */
+  dot?: boolean;
+}
+
+/**
+ * The dot kernel's outputs per tile: 9 accumulators + 3 A + 3 B vectors fill V8's 15 xmm registers.
+ * Against 2×4 and 4×2 (benchmarks/src/matmul-dot.ts, Zen 4): LeNet's conv1 dW (6×25) 1.96× the tile
+ * kernel's speed vs 1.79× and 1.55×, conv2 dW (16×150) 1.14× vs 1.17× and 1.23×.
+ */
+export const DOT_TILE = { rows: 3, cols: 3 };
+/**
+ * The dot kernel serves products of at most this many outputs with k of at least DOT_MIN_K (4 k per
+ * step). Measured against the register tiles, interleaved (benchmarks/src/matmul-dot.ts, Zen 4): 6×25
+ * over 64 images 1.93×, 16×150 over 64 images 1.13×, 32×32 (k 1024) 1.04×; from 64×64 (0.97×) and
+ * 64×120 (0.92×) up, the tiles win.
+ */
+export const DOT_MAX_OUTPUTS = 2560;
+export const DOT_MIN_K = 16;
+
+/** A and B bytes of a batch block of the dot kernel: Zen 3 has 512 KB of L2 per core, half is the budget. */
+const DOT_BLOCK_BYTES = 256 * 1024;
+
+function dotBatchBlock(spec: MatmulSpec, m: number, batch: MatmulBatch): number {
+  if (batch.cStride !== 0) return 1;
+  const perElement = (m + spec.n) * spec.k * 4;
+  return Math.max(1, Math.min(batch.count, Math.floor(DOT_BLOCK_BYTES / perElement)));
+}
+
+/**
+ * Whether C = A·Bᵀ (A stored [m, k], B stored [n, k]) is one for the dot kernel: both operands run along
+ * k, no epilogue, a small output and a long k (a convolution's weight gradient).
+ */
+export function dotKernelFits(spec: MatmulSpec): boolean {
+  return (
+    spec.transB &&
+    !spec.transA &&
+    spec.lda === undefined &&
+    spec.biasOffset === undefined &&
+    (spec.activation ?? "none") === "none" &&
+    spec.k >= DOT_MIN_K &&
+    spec.m * spec.n <= DOT_MAX_OUTPUTS
+  );
 }
 
 /** Float distance between consecutive k of op(A) when A is stored transposed. */
@@ -159,6 +204,15 @@ export interface MatmulPlan {
   epilogue: boolean;
   /** One past the highest byte the kernel touches; the module's minimum memory size. */
   memoryEnd: number;
+  /** The dot-product kernel (spec.dot): no packing, tiles of DOT_TILE outputs. */
+  dot: boolean;
+  /**
+   * Dot kernel: batch elements per block, whose A and B rows stay in L2 while every tile of C sweeps them
+   * (the partial sums wait in the scratch between blocks); 1 when each element has a C of its own.
+   */
+  dotBlock: number;
+  /** Outputs per register tile (rows × cols of C), for cutting the product into slices. */
+  tile: { rows: number; cols: number };
 }
 
 const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple) * multiple;
@@ -276,19 +330,26 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
   };
   validate(spec, tuning);
   const { n, k } = spec;
-  const { m, batch } = foldBroadcastBatch(spec);
+  const dot = spec.dot === true;
+  if (dot && !dotKernelFits({ ...spec, m: 1, n: 1 }))
+    throw new Error("matmul: the dot kernel needs A [m, k] and B [n, k] stored, k ≥ 16 and no epilogue");
+  const { m, batch } = dot
+    ? { m: spec.m, batch: spec.batch ?? { count: 1, aStride: 0, bStride: 0, cStride: 0 } }
+    : foldBroadcastBatch(spec);
   const mBlocks = blocks(m, tuning.mBlock);
   const nBlocks = blocks(n, tuning.nBlock);
   const kBlocks = blocks(k, tuning.kBlock);
   const kcMax = kBlocks.size;
-  const packA = spec.transA || tuning.broadcastA || tuning.packRowMajorA;
+  const packA = !dot && (spec.transA || tuning.broadcastA || tuning.packRowMajorA);
   const packedAElementBytes = tuning.broadcastA ? 16 : 4;
-  const packedBBytes = kcMax * roundUp(nBlocks.size, tuning.tileCols) * 4;
+  const dotBlock = dot ? dotBatchBlock(spec, m, batch) : 1;
+  const dotScratch = dot && dotBlock < batch.count && batch.cStride === 0 ? m * n * 16 : 0;
+  const packedBBytes = dot ? dotScratch : kcMax * roundUp(nBlocks.size, tuning.tileCols) * 4;
   const packedABytes = packA ? kcMax * roundUp(mBlocks.size, tuning.tileRows) * packedAElementBytes : 0;
   const packedBOffset = spec.packOffset;
   const packedAOffset = spec.packOffset + packedBBytes;
   const singleBlocks = nBlocks.full + kBlocks.full === 2 && nBlocks.remainder + kBlocks.remainder === 0;
-  const hoistPackB = batch.count > 1 && batch.bStride === 0 && singleBlocks;
+  const hoistPackB = !dot && batch.count > 1 && batch.bStride === 0 && singleBlocks;
   const epilogue = spec.biasOffset !== undefined || spec.activation === "relu";
 
   const last = batch.count - 1;
@@ -316,5 +377,8 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
     hoistPackB,
     epilogue,
     memoryEnd,
+    dot,
+    dotBlock,
+    tile: dot ? DOT_TILE : { rows: tuning.tileRows, cols: tuning.tileCols },
   };
 }

@@ -1,9 +1,11 @@
 import { relaxedSimdAvailable } from "./features";
 import { type WasmMemory, wasmApi } from "./js-api";
+import { buildDotModule } from "./matmul-dot";
 import { buildMatmulModule, KERNEL_EXPORT } from "./matmul-driver";
 import { checkScratchIsSeparate, type MatmulSpec, type MatmulTuning, planMatmul } from "./matmul-plan";
 
 export type { MatmulBatch, MatmulSpec, MatmulTuning } from "./matmul-plan";
+export { dotKernelFits } from "./matmul-plan";
 
 /**
  * Use the wasm kernel for products of at least this many flops (2·m·n·k, summed over the batch).
@@ -29,7 +31,7 @@ export function packBytes(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): num
 export function generateMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): Uint8Array {
   const plan = planMatmul(spec, tuning);
   checkScratchIsSeparate(plan);
-  return buildMatmulModule(plan).encode();
+  return (plan.dot ? buildDotModule(plan, KERNEL_EXPORT) : buildMatmulModule(plan)).encode();
 }
 
 /** Compiles synchronously: a WebAssembly.Module, which workers can instantiate on the same memory. */
