@@ -197,4 +197,54 @@ describe.runIf(simdAvailable())("wasm SIMD elementwise kernels", () => {
     });
     for (const r of runs) await r.k.dispose();
   });
+
+  it("a loop reading per-channel statistics and a bias along the rows runs in wasm as rows, equal to the unfused JS loops bit for bit, split or not", async () => {
+    const build = (threads: number, fused: boolean) => {
+      const g = new Graph({ seed: 4 });
+      const wave = (scale: number, phase: number) => (v: Float32Array) =>
+        v.set(v.map((_, i) => Math.sin(i * 0.37 + phase) * scale));
+      const x = g.param("x", [5, 6, 7, 9], { init: wave(2, 0) });
+      const mean = g.param("mean", [1, 6, 1, 1], { init: wave(0.5, 1) });
+      const scale = g.param("scale", [6, 1, 1], { init: (v) => v.set(v.map((_, i) => 1 + i / 8)) });
+      const bias = g.param("bias", [7, 9], { init: wave(0.25, 2) });
+      // Rows of 7·9 = 63 elements (15 groups of four and 3 left over) over 5·6 rows.
+      const y = x.sub(mean).mul(scale).add(bias).relu().sqrt();
+      return compile(
+        { y },
+        fused
+          ? { threads, threadMinElements: 0, cache: false }
+          : { passes: { fusion: false }, wasm: false, cache: false },
+      );
+    };
+    const kernels = [build(1, true), build(2, true), build(3, true), build(1, false)];
+    await Promise.all(kernels.map((k) => k.whenReady()));
+    for (const k of kernels) k.run();
+    expect(kernels[0].source).toMatch(/wasm\.ew\d+\(0, 30\)/);
+    expect(kernels[0].wasmListing).toMatch(/i32\.rem_u/);
+    expect(kernels[1].jobsSource).toMatch(/wasm\.ew\d+\(lo, hi\)/);
+    const y = bits(kernels[3].outputs.y);
+    expect(new Set(y).size).toBeGreaterThan(100);
+    for (const k of kernels.slice(0, 3)) expect(bits(k.outputs.y)).toEqual(y);
+    await Promise.all(kernels.map((k) => k.dispose()));
+  });
+
+  it("a loop whose operands vary along the row in other ways, or whose rows are short, stays a JS loop", () => {
+    const g = new Graph();
+    // Rows of 4·4 = 16 with a per-channel scale run in wasm; rows of 3·3 = 9, or an operand read
+    // transposed, stay JS loops.
+    const rows = compile(
+      { y: g.input("x", [64, 6, 4, 4]).mul(g.input("s", [1, 6, 1, 1])) },
+      { cache: false },
+    );
+    expect(rows.source).toMatch(/wasm\.ew\d+\(0, 384\)/);
+    const short = compile(
+      { y: g.input("u", [64, 6, 3, 3]).mul(g.input("v", [1, 6, 1, 1])) },
+      { cache: false },
+    );
+    const transposed = compile(
+      { y: g.input("t", [64, 6, 16]).add(g.input("w", [64, 16, 6]).permute([0, 2, 1])) },
+      { cache: false },
+    );
+    for (const k of [short, transposed]) expect(k.source).not.toMatch(/wasm\.ew/);
+  });
 });

@@ -18,6 +18,7 @@ import {
   type ElementwiseSpec,
   type LaneExpr,
   type LaneMask,
+  operandSpan,
 } from "../wasm/elementwise";
 import { simdAvailable } from "../wasm/features";
 import { wasmApi } from "../wasm/js-api";
@@ -37,7 +38,12 @@ export interface ElementwiseKernel {
   name: string;
   count: number;
   module: object;
+  /** What run(lo, hi) ranges over: the elements (count), or the rows of a kernel over rows. */
+  units: number;
 }
+
+/** Rows shorter than this stay JS loops: the per-row set-up would cost more than the SIMD gains. */
+export const WASM_ELEMENTWISE_MIN_ROW = 16;
 
 /**
  * The kernel computing `members` over `shape` and storing `outputs`, or null when the loop is one it
@@ -49,10 +55,17 @@ export function elementwiseKernel(
   members: readonly number[],
   outputs: readonly number[],
   known: ReadonlyMap<number, number> = new Map(),
+  byRows = false,
 ): ElementwiseKernel | null {
   const count = sizeOf(shape);
   if (!simdAvailable() || count < WASM_ELEMENTWISE_MIN) return null;
-  const spec = laneSpec(ctx, shape, members, outputs, known);
+  let spec = laneSpec(ctx, shape, members, outputs, known);
+  // `byRows`: else as rows over the outer dims, the longest rows along which every operand is
+  // contiguous or broadcast (a batch norm's statistics per channel).
+  for (let split = 1; byRows && !spec && split < shape.length; split++) {
+    if (sizeOf(shape.slice(split)) < WASM_ELEMENTWISE_MIN_ROW) break;
+    spec = laneSpec(ctx, shape, members, outputs, known, split);
+  }
   if (!spec || hazard(spec)) return null;
   const name = `ew${ctx.externals.size}`;
   const built = buildElementwiseModule(spec);
@@ -61,7 +74,8 @@ export function elementwiseKernel(
   const memory = ctx.schedule.program.graph.memory.memory;
   const instance = new wasmApi.Instance(module, { env: { memory } });
   ctx.externals.set(name, instance.exports[ELEMENTWISE_EXPORT] as (lo: number, hi: number) => void);
-  return { name, count, module };
+  const units = spec.rows ? count / spec.rows.inner : count;
+  return { name, count, module, units };
 }
 
 /** wasm.<name>(lo, hi). */
@@ -102,32 +116,39 @@ export function sliceCalls(kernel: ElementwiseKernel, shape: Shape, slice: DimSl
 export function wasmElementwiseRenderer(fallback: Renderer): Renderer {
   return (g: Group, ctx: RenderContext) => {
     const shape = ctx.schedule.program.nodes[g.nodes[0]].shape;
-    const kernel = elementwiseKernel(ctx, shape, g.nodes, g.outputs);
+    const kernel = elementwiseKernel(ctx, shape, g.nodes, g.outputs, new Map(), true);
     if (!kernel) return fallback(g, ctx);
-    let parts = loopParts(ctx, kernel.count, kernel.count);
+    let parts = loopParts(ctx, kernel.count, kernel.units);
     if (parts > 1 && slicesMayRace(ctx, shape, memoryReads(ctx, g.nodes), g.outputs, true)) parts = 1;
     if (parts > 1) shareWithWorkers(ctx, kernel);
-    return splitOuterLoop(ctx, parts, kernel.count, (outer) => [
-      outer ? callKernel(kernel, outer[0], outer[1]) : callKernel(kernel, num(0), num(kernel.count)),
+    return splitOuterLoop(ctx, parts, kernel.units, (outer) => [
+      outer ? callKernel(kernel, outer[0], outer[1]) : callKernel(kernel, num(0), num(kernel.units)),
     ]);
   };
 }
 
-/** The kernel's spec: operands read contiguously or broadcast, members as lane expressions; else null. */
+/**
+ * The kernel's spec: operands read contiguously or broadcast, members as lane expressions; else null.
+ * With `split`, the loop is rows over the dims before it, and each operand needs to be contiguous or
+ * broadcast over the dims from it on only, at any non-negative strides over the dims before.
+ */
 function laneSpec(
   ctx: RenderContext,
   shape: Shape,
   members: readonly number[],
   outputs: readonly number[],
   known: ReadonlyMap<number, number>,
+  split?: number,
 ): ElementwiseSpec | null {
   const p = ctx.schedule.program;
   const dense = contiguous(shape);
+  const within = split ?? 0;
   const operands: ElementwiseSpec["operands"] = [];
   const operandAt = new Map<string, number>();
-  const operand = (offset: number, broadcast: boolean): LaneExpr => {
-    const key = `${offset}:${broadcast}`;
-    if (!operandAt.has(key)) operandAt.set(key, operands.push({ offset: offset * 4, broadcast }) - 1);
+  const operand = (offset: number, broadcast: boolean, rowStrides?: number[]): LaneExpr => {
+    const key = `${offset}:${broadcast}:${rowStrides}`;
+    if (!operandAt.has(key))
+      operandAt.set(key, operands.push({ offset: offset * 4, broadcast, rowStrides }) - 1);
     return { kind: "operand", index: operandAt.get(key)! };
   };
   const index = new Map(members.map((m, i) => [m, i]));
@@ -135,12 +156,17 @@ function laneSpec(
     const local = index.get(input);
     if (local !== undefined) return { kind: "member", index: local };
     const at = known.get(input);
-    if (at !== undefined) return operand(at, false);
+    if (at !== undefined) return split === undefined ? operand(at, false) : null;
     const a = ctx.schedule.views.access(input)!;
     if (a.kind === "scalar") return { kind: "const", value: a.value };
     const strides = stridesIn(a, shape);
-    if (strides.every((s, d) => s === 0 || shape[d] === 1)) return operand(baseIndex(a, ctx), true);
-    if (strides.every((s, d) => s === dense[d] || shape[d] === 1)) return operand(baseIndex(a, ctx), false);
+    const inner = (d: number) => d >= within && shape[d] !== 1;
+    const rowStrides =
+      split === undefined ? undefined : strides.slice(0, split).map((s, d) => (shape[d] === 1 ? 0 : s * 4));
+    if (rowStrides?.some((s) => s < 0)) return null;
+    if (strides.every((s, d) => s === 0 || !inner(d))) return operand(baseIndex(a, ctx), true, rowStrides);
+    if (strides.every((s, d) => s === dense[d] || !inner(d)))
+      return operand(baseIndex(a, ctx), false, rowStrides);
     return null;
   };
   const lanes: LaneExpr[] = [];
@@ -160,7 +186,9 @@ function laneSpec(
   }
   const stores = outputs.map((o) => ({ member: index.get(o)!, offset: ctx.plan.location.get(o)! * 4 }));
   if (stores.some((s) => s.member === undefined)) return null;
-  return { count: sizeOf(shape), operands, members: lanes, stores };
+  const rows =
+    split === undefined ? undefined : { outer: shape.slice(0, split), inner: sizeOf(shape.slice(split)) };
+  return { count: sizeOf(shape), operands, members: lanes, stores, rows };
 }
 
 const ARITHMETIC: Record<string, "add" | "sub" | "mul" | "div"> = {
@@ -229,16 +257,20 @@ function laneOf(e: Expr, names: ReadonlyMap<string, LaneExpr>): LaneExpr | null 
 
 /**
  * Whether the kernel could read memory the loop has already written, where the JS loop would not: a
- * broadcast operand inside a stored output (the kernel reads it once, before the loop), or a contiguous
- * operand overlapping an output at another index (the kernel reads four elements before storing four).
+ * broadcast operand inside a stored output (the kernel reads it once, before the loop or the row), or
+ * an operand overlapping an output other than at the very index it is stored at (the kernel reads four
+ * elements before storing four).
  */
 function hazard(spec: ElementwiseSpec): boolean {
   const bytes = spec.count * 4;
+  const dense = spec.rows && contiguous(spec.rows.outer).map((s) => s * spec.rows!.inner * 4);
   return spec.stores.some((s) =>
     spec.operands.some((o) => {
-      const end = o.offset + (o.broadcast ? 4 : bytes);
-      const overlaps = o.offset < s.offset + bytes && s.offset < end;
-      return overlaps && (o.broadcast || o.offset !== s.offset);
+      const [start, end] = operandSpan(spec, o);
+      const overlaps = start < s.offset + bytes && s.offset < end;
+      const sameIndex =
+        !o.broadcast && o.offset === s.offset && (!dense || o.rowStrides!.every((x, d) => x === dense[d]));
+      return overlaps && !sameIndex;
     }),
   );
 }

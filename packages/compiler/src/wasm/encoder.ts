@@ -166,6 +166,8 @@ export class FunctionBuilder {
   i32Mul = () => this.emit("i32.mul", [0x6c]);
   i32And = () => this.emit("i32.and", [0x71]);
   i32Shl = () => this.emit("i32.shl", [0x74]);
+  i32DivU = () => this.emit("i32.div_u", [0x6e]);
+  i32RemU = () => this.emit("i32.rem_u", [0x70]);
   i32Ne = () => this.emit("i32.ne", [0x47]);
   i32Eq = () => this.emit("i32.eq", [0x46]);
   /** Unsigned a < b: for a signed a, 0 <= a < b in one test. */
