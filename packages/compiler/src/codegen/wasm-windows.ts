@@ -15,6 +15,7 @@ import { buildCol2imModule, type Col2imSpec } from "../wasm/col2im";
 import type { ModuleBuilder } from "../wasm/encoder";
 import { buildIm2colModule, type Im2colSpec } from "../wasm/im2col";
 import { buildPool2x2Module, type Pool2x2Spec } from "../wasm/pool2x2";
+import { buildSumRunsModule, type SumRunsSpec } from "../wasm/sum-runs";
 import { call, exprStmt } from "./ast";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
 import { loopParts, memoryReads, slicesMayRace } from "./loop-split";
@@ -28,7 +29,7 @@ import { forkJoin, share } from "./parallel";
 type KernelFor = (
   g: Group,
   ctx: RenderContext,
-) => { planes: number; build: (p0: number, p1: number) => ModuleBuilder } | null;
+) => { planes: number; build: (p0: number, p1: number) => ModuleBuilder; prefix?: string } | null;
 
 /**
  * The kernel over all planes, or, when the group is large enough to pay (loopParts) and no output lies over
@@ -41,7 +42,7 @@ function wasmRenderer(fallback: Renderer, ...kernels: KernelFor[]): Renderer {
       ? kernels.reduce<ReturnType<KernelFor>>((found, f) => found ?? f(g, ctx), null)
       : null;
     if (!built) return fallback(g, ctx);
-    const name = `win${ctx.externals.size}`;
+    const name = `${built.prefix ?? "win"}${ctx.externals.size}`;
     const p = ctx.schedule.program;
     const node = p.nodes[g.root ?? g.nodes[0]];
     const elements = Math.max(sizeOf(node.shape), ...node.inputs.map((i) => sizeOf(p.nodes[i].shape)));
@@ -118,7 +119,57 @@ const col2im: KernelFor = (g, ctx) => {
 
 export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
   wasmRenderer(fallback, pool(poolGradSpec), col2im, im2col);
-export const wasmReduceRenderer = (fallback: Renderer): Renderer => wasmRenderer(fallback, pool(poolMaxSpec));
+export const wasmReduceRenderer = (fallback: Renderer): Renderer =>
+  wasmRenderer(fallback, pool(poolMaxSpec), sumRuns);
+
+const sumRuns: KernelFor = (g, ctx) => {
+  const spec = sumRunsSpec(g, ctx);
+  const pairs = [
+    ["xOffset", "xPlaneStride"],
+    ["outOffset", "outStride"],
+  ] as const;
+  const build = (p0: number, p1: number) => buildSumRunsModule(planeRange(spec!, p0, p1, pairs));
+  return spec && { planes: spec.planes, build, prefix: "sum" };
+};
+
+/** Runs shorter than this are summed by the JS loop (the SIMD set-up per run would not pay). */
+const SUM_RUNS_MIN_RUN = 16;
+
+/**
+ * The sum kernel's spec: a sum alone in its group (no prologue) keeping at most one dim of its input, the
+ * dims it reduces collapsing to runs of contiguous floats (and runs at a fixed stride); else null.
+ */
+function sumRunsSpec(g: Group, ctx: RenderContext): SumRunsSpec | null {
+  const node = ctx.schedule.program.nodes[g.root!];
+  if (node.op !== "sum" || g.nodes.length !== 1) return null;
+  const x = ctx.schedule.views.access(node.inputs[0])!;
+  if (x.kind !== "buffer") return null;
+  const axes = node.attrs.axes as number[];
+  const strides = stridesIn(x, x.shape);
+  const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d) && x.shape[d] !== 1);
+  if (kept.length > 1) return null;
+  const reducedDims = x.shape.map((_, d) => d).filter((d) => axes.includes(d));
+  const { dims, map } = collapse(
+    reducedDims.map((d) => x.shape[d]),
+    [reducedDims.map((d) => strides[d])],
+  );
+  const [runStrides] = [map(reducedDims.map((d) => strides[d]))];
+  if (dims.length === 0 || dims.length > 2 || runStrides[runStrides.length - 1] !== 1) return null;
+  const run = dims[dims.length - 1];
+  if (run < SUM_RUNS_MIN_RUN || runStrides.some((s) => s < 0)) return null;
+  const planeStride = kept.length === 1 ? strides[kept[0]] : 0;
+  if (planeStride < 0) return null;
+  return {
+    planes: kept.length === 1 ? x.shape[kept[0]] : 1,
+    outOffset: ctx.plan.location.get(node.id)! * 4,
+    outStride: 4,
+    xOffset: baseIndex(x, ctx) * 4,
+    xPlaneStride: planeStride * 4,
+    runs: dims.length === 2 ? dims[0] : 1,
+    xRunStride: dims.length === 2 ? runStrides[0] * 4 : 0,
+    run,
+  };
+}
 
 /**
  * The im2col kernel's spec: a materialized slidingWindows (a view copy) or paddedWindows with column

@@ -7,10 +7,17 @@
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValueType = typeof I32 | typeof I64 | typeof F32 | typeof V128;
+export type ValueType = typeof I32 | typeof I64 | typeof F32 | typeof F64 | typeof V128;
 
-const typeNames: Record<ValueType, string> = { [I32]: "i32", [I64]: "i64", [F32]: "f32", [V128]: "v128" };
+const typeNames: Record<ValueType, string> = {
+  [I32]: "i32",
+  [I64]: "i64",
+  [F32]: "f32",
+  [F64]: "f64",
+  [V128]: "v128",
+};
 
 export function unsignedLeb(value: number): number[] {
   const out: number[] = [];
@@ -161,6 +168,10 @@ export class FunctionBuilder {
     const bytes = new Uint8Array(new Float32Array([value]).buffer);
     return this.emit(`f32.const ${value}`, [0x43, ...bytes]);
   }
+  f64Const(value: number): this {
+    const bytes = new Uint8Array(new Float64Array([value]).buffer);
+    return this.emit(`f64.const ${value}`, [0x44, ...bytes]);
+  }
   i32Add = () => this.emit("i32.add", [0x6a]);
   i32Sub = () => this.emit("i32.sub", [0x6b]);
   i32Mul = () => this.emit("i32.mul", [0x6c]);
@@ -172,6 +183,9 @@ export class FunctionBuilder {
   i32Eq = () => this.emit("i32.eq", [0x46]);
   /** Unsigned a < b: for a signed a, 0 <= a < b in one test. */
   i32LtU = () => this.emit("i32.lt_u", [0x49]);
+  f64Add = () => this.emit("f64.add", [0xa0]);
+  f64PromoteF32 = () => this.emit("f64.promote_f32", [0xbb]);
+  f32DemoteF64 = () => this.emit("f32.demote_f64", [0xb6]);
   f32Load = (offset: number) => this.emit(`f32.load offset=${offset}`, [0x2a, ...this.memarg(2, offset)]);
   f32Store = (offset: number) => this.emit(`f32.store offset=${offset}`, [0x38, ...this.memarg(2, offset)]);
   i64Load = (offset: number) => this.emit(`i64.load offset=${offset}`, [0x29, ...this.memarg(2, offset)]);
@@ -219,6 +233,10 @@ export class FunctionBuilder {
   v128Bitselect = () => this.simd("v128.bitselect", 0x52);
   /** Pseudo-max a < b ? b : a (a NaN in b gives a, unlike f32x4.max, which propagates it). */
   f32x4Pmax = () => this.simd("f32x4.pmax", 0xeb);
+  f64x2Add = () => this.simd("f64x2.add", 0xf0);
+  /** The two low float32 lanes as float64 (exact). */
+  f64x2PromoteLowF32x4 = () => this.simd("f64x2.promote_low_f32x4", 0x5f);
+  f64x2ExtractLane = (lane: number) => this.simd(`f64x2.extract_lane ${lane}`, 0x21, lane);
   /** Relaxed SIMD: a*b + c, fused or not at the engine's choice (fused on x64 with FMA3). */
   f32x4RelaxedMadd = () => this.simd("f32x4.relaxed_madd", 0x105);
 }
