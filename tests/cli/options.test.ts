@@ -1,7 +1,9 @@
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../packages/cli/src/errors";
 import {
   DEFAULT_LR,
+  DEFAULT_THREADS,
   OPTIMIZERS,
   parseBenchOptions,
   parseDumpOptions,
@@ -42,11 +44,16 @@ describe("parseTrainOptions", () => {
       epochs: 6,
       earlyStopping: null,
       valFraction: 0.1,
-      threads: 1,
+      threads: DEFAULT_THREADS,
       out: "runs/mnist-seed0-20250131-142501",
       onnx: false,
       initFrom: null,
     });
+  });
+
+  it("trains on the machine's cores by default, up to 8", () => {
+    expect(DEFAULT_THREADS).toBe(Math.min(8, availableParallelism()));
+    expect(parseTrainOptions(["--threads", "1"], NOW).threads).toBe(1);
   });
 
   it("reads every option", () => {

@@ -68,7 +68,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     io.out(`data: ${data.description}`);
     io.out(`model: ${modelText}; optimizer: ${describeOptimizer(opts.optimizer, opts.lr, opts.schedule)}`);
     io.out(
-      `batch ${opts.batch}, ${opts.epochs} epochs${opts.earlyStopping ? `, early stopping after ${opts.earlyStopping} epochs without a lower validation loss` : ""}; writing to ${opts.out}`,
+      `batch ${opts.batch}, ${opts.epochs} epochs${opts.earlyStopping ? `, early stopping after ${opts.earlyStopping} epochs without a lower validation loss` : ""}, ${opts.threads} thread${opts.threads === 1 ? "" : "s"}; writing to ${opts.out}`,
     );
 
     // The loss function sees each build of the model: the first is the training step's (its logits are
@@ -113,6 +113,8 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     const step = result.trainSteps[0];
     const stepGraph: StepGraph = { graph: result.graph, loss: step.loss, y: builds[0].y, step };
     const kernel = compiledKernel(step);
+    // Why fewer threads ran than asked for (no product or loop large enough, no SharedArrayBuffer).
+    if (kernel.threadsNote) io.out(kernel.threadsNote);
     const trainSeconds = result.history.reduce((s, h) => s + h.seconds, 0);
     const stepsPerSec = trainSeconds > 0 ? result.steps / trainSeconds : 0;
     const paramCount = model.parameters().reduce((s, p) => s + p.size, 0);
