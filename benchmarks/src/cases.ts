@@ -18,7 +18,7 @@ import type { Workload } from "./workloads";
  * the last, unless the first of them says that would take longer than `s.correctnessMaxMs` (then the
  * reason is kept instead).
  */
-async function correctnessSteps(c: TrainCase, r: Runner, w: Workload, s: Settings): Promise<void> {
+export async function correctnessSteps(c: TrainCase, r: Runner, w: Workload, s: Settings): Promise<void> {
   const n = s.correctnessSteps - 1;
   if (!w.stream || w.stream.batches < n) {
     c.checkSkipped = `not run: the workload has no stream of ${n} batches`;

@@ -210,6 +210,9 @@ export function renderMarkdown(r: BenchReport): string {
     out.push(
       `${c.workload} loss of step ${c.steps}: the same start, one step on the fixed batch, then the stream's distinct ` +
         `batches of MNIST digits; each must equal the median of all systems to 3 significant digits ` +
+        (c.sensitivity
+          ? `or lie within ${c.sensitivity.spread.toExponential(1)} of it, this loss's resolution: one-float32-ulp changes of the first batch's pixels move Adjoint's own loss by that much (${c.sensitivity.perturbed.map((p) => p.loss).join(", ")} against ${c.sensitivity.base}) `
+          : "") +
         `(a disagreeing peer is a note, below, not a problem of the run); rel diff = (loss − median) / median. ` +
         `${c.allAgree ? "All agree." : "**Some disagree.**"}`,
     );

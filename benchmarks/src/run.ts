@@ -22,6 +22,7 @@ import {
   trainingSystems,
 } from "./registry";
 import { renderMarkdown } from "./report";
+import { lossSensitivity } from "./sensitivity";
 import { FULL, QUICK } from "./settings";
 import { adjointSystem, createAdjointSystem } from "./systems/adjoint";
 import { evaluate } from "adjoint";
@@ -30,7 +31,7 @@ import { HandwrittenMlp } from "./systems/handwritten";
 import { createPytorchSystem } from "./systems/pytorch";
 import { errorMessage, isSkip, type System } from "./systems/types";
 import { statsOf } from "./stats";
-import type { BenchOptions, BenchReport, InferCase, Settings, TrainCase } from "./types";
+import type { BenchOptions, BenchReport, InferCase, LossSensitivity, Settings, TrainCase } from "./types";
 import { buildStream } from "./mnist-stream";
 import { canStream } from "./stream";
 import { buildWorkloads, isLenet, type Workload, writeWorkloadData } from "./workloads";
@@ -94,8 +95,18 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
   try {
     await trainingTables(report, workloads, trainSystems, s, opts.rounds ?? 1, log);
     for (const id of CORRECTNESS_WORKLOADS) {
+      const sensitivity = await lateLossResolution(id, workloads, trainSystems, s, quick);
       for (const which of ["early", "late"] as const) {
-        const table = checkLossAfterSteps(id, which, report.train, s, log, problems, report.notes);
+        const table = checkLossAfterSteps(
+          id,
+          which,
+          report.train,
+          s,
+          log,
+          problems,
+          report.notes,
+          sensitivity,
+        );
         if (table) report.correctness.push(table);
       }
     }
@@ -126,6 +137,23 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchReport> {
     for (const p of problems) log(`  - ${p}`);
   }
   return report;
+}
+
+/**
+ * The resolution of workload `id`'s late loss: Adjoint's correctness steps rerun with one-ulp changes of
+ * single pixels (sensitivity.ts); null in --quick runs, or when Adjoint did not train the workload.
+ */
+async function lateLossResolution(
+  id: string,
+  workloads: Workload[],
+  systems: System[],
+  s: Settings,
+  quick: boolean,
+): Promise<LossSensitivity | null> {
+  const w = workloads.find((x) => x.id === id);
+  const adjoint = systems.find((x) => x.name === "adjoint");
+  if (quick || !w || !adjoint) return null;
+  return lossSensitivity(adjoint, withStream(w, s), s);
 }
 
 /** A correctness workload with the stream of batches its correctness steps train on (stream.ts). */

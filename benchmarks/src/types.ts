@@ -95,6 +95,17 @@ export interface CorrectnessTable {
   /** Systems that trained the workload but not for `steps` steps, and why. */
   notRun: { system: string; reason: string }[];
   allAgree: boolean;
+  /** The late check's resolution, measured on Adjoint's own trajectory (sensitivity.ts). */
+  sensitivity?: LossSensitivity;
+}
+
+/** How far one-ulp changes of the first batch's pixels move a loss after the correctness steps. */
+export interface LossSensitivity {
+  /** The unperturbed late loss, and the late losses under each perturbation (sensitivity.ts). */
+  base: number;
+  perturbed: { perturbation: string; loss: number }[];
+  /** max |perturbed − base| / |base|. */
+  spread: number;
 }
 
 export interface BenchReport {

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { agree3, checkLossAfterSteps } from "../../benchmarks/src/correctness";
+import { lossSensitivity, oneUlp, PERTURBATIONS } from "../../benchmarks/src/sensitivity";
 import { QUICK } from "../../benchmarks/src/settings";
 import { buildStream } from "../../benchmarks/src/mnist-stream";
 import { canStream, streamBatch } from "../../benchmarks/src/stream";
@@ -111,5 +112,56 @@ describe("the loss checks after the stream steps", () => {
     ]);
     expect(notes).toEqual([expect.stringMatching(/^W5: jax-js's loss after 3 steps 0.3006 disagrees/)]);
     expect(agree3(0.3006, 0.3)).toBe(false);
+  });
+});
+
+describe("the late check's resolution (sensitivity.ts)", () => {
+  it("widens the late check to the measured resolution, never the early one", () => {
+    const rows = [
+      { system: "adjoint", workload: "W5", status: "ok", earlyLoss: 0.84, checkLoss: 0.262 },
+      { system: "pytorch", workload: "W5", status: "ok", earlyLoss: 0.8406, checkLoss: 0.2633 },
+      { system: "pytorch-2t", workload: "W5", status: "ok", earlyLoss: 0.84, checkLoss: 0.2628 },
+      { system: "jax-js", workload: "W5", status: "ok", earlyLoss: 0.84, checkLoss: 0.27 },
+    ] as TrainCase[];
+    const sensitivity = {
+      base: 0.262,
+      perturbed: [{ perturbation: "every pixel +1 ulp", loss: 0.2646 }],
+      spread: 0.01,
+    };
+    const problems: string[] = [];
+    const notes: string[] = [];
+    const check = (which: "early" | "late") =>
+      checkLossAfterSteps("W5", which, rows, QUICK, () => {}, problems, notes, sensitivity)!;
+    // Late: 0.262 and 0.2633 lie within 1% of the median 0.26305 (not within 3 digits); 0.27 does not.
+    const late = check("late");
+    expect(late.rows.map((r) => r.agrees)).toEqual([true, true, true, false]);
+    expect(late.sensitivity).toEqual(sensitivity);
+    // Early: 3 digits only (0.8406 against the median 0.84 disagrees, whatever the late resolution).
+    expect(check("early").rows.map((r) => r.agrees)).toEqual([true, false, true, true]);
+    expect(problems).toEqual([]);
+    expect(notes).toEqual([
+      expect.stringMatching(/^W5: jax-js's loss after 3 steps 0.27 disagrees/),
+      expect.stringMatching(/^W5: pytorch's loss after 2 steps 0.8406 disagrees/),
+    ]);
+  });
+
+  it("moves pixels by one float32 ulp: all up, all down, every other one up", () => {
+    const x = Float32Array.of(0.5, 0, -0.25, 1);
+    expect(oneUlp(0.5, 1) - 0.5).toBe(2 ** -24);
+    expect(0.5 - oneUlp(0.5, -1)).toBe(2 ** -25);
+    expect(oneUlp(-0.25, 1)).toBeGreaterThan(-0.25);
+    expect(oneUlp(0, -1)).toBe(-(2 ** -149));
+    const [up, down, even] = PERTURBATIONS.map((p) => p.apply(x));
+    expect(Array.from(up, (v, i) => Math.sign(v - x[i]))).toEqual([1, 1, 1, 1]);
+    expect(Array.from(down, (v, i) => Math.sign(v - x[i]))).toEqual([-1, -1, -1, -1]);
+    expect(Array.from(even, (v, i) => Math.sign(v - x[i]))).toEqual([1, 0, 1, 0]);
+  });
+
+  it("measures W3's resolution on Adjoint's own steps: one-ulp changes of the pixels barely move its loss", async () => {
+    const r = await lossSensitivity(adjointSystem, w, QUICK);
+    expect(r).not.toBeNull();
+    expect(r!.perturbed).toHaveLength(3);
+    expect(r!.perturbed.every((p) => Number.isFinite(p.loss))).toBe(true);
+    expect(r!.spread).toBeLessThan(1e-4);
   });
 });
