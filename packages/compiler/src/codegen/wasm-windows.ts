@@ -4,84 +4,18 @@
  * the generated SIMD kernels of wasm/pool2x2.ts (branch-free, bit for bit the JS loops), and foldWindows
  * with column stride 1 over contiguous windows in wasm/col2im.ts, and the im2col copies (a materialized
  * slidingWindows, paddedWindows) with column stride 1 in wasm/im2col.ts; every other group, and these
- * when their operands are laid out otherwise, renders as JS. Over threads, each kernel is built once per
- * share of its planes.
+ * when their operands are laid out otherwise, renders as JS; sums over contiguous runs in wasm/sum-runs.ts
+ * (wasm-sum.ts). Over threads, each kernel is built once per share of its planes (wasm-planes.ts).
  */
-import { id, member, sizeOf, windowGeometry } from "@adjoint/core";
+import { windowGeometry } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
-import { simdAvailable } from "../wasm/features";
-import { wasmApi } from "../wasm/js-api";
 import { buildCol2imModule, type Col2imSpec } from "../wasm/col2im";
-import type { ModuleBuilder } from "../wasm/encoder";
 import { buildIm2colModule, type Im2colSpec } from "../wasm/im2col";
 import { buildPool2x2Module, type Pool2x2Spec } from "../wasm/pool2x2";
-import { buildSumRunsModule, type SumRunsSpec } from "../wasm/sum-runs";
-import { call, exprStmt } from "./ast";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
-import { loopParts, memoryReads, slicesMayRace } from "./loop-split";
 import { collapse, contiguous, stridesIn } from "./loops";
-import { forkJoin, share } from "./parallel";
-
-/**
- * A generated kernel for the group over its `planes` (batch × channel), built for any range [p0, p1) of
- * them; null: the fallback renders the group.
- */
-type KernelFor = (
-  g: Group,
-  ctx: RenderContext,
-) => { planes: number; build: (p0: number, p1: number) => ModuleBuilder; prefix?: string } | null;
-
-/**
- * The kernel over all planes, or, when the group is large enough to pay (loopParts) and no output lies over
- * what it reads, one kernel per share of the planes, run by the threads as one job: each plane is computed
- * by the same code whichever thread runs it, so the result is the one of a single thread, bit for bit.
- */
-function wasmRenderer(fallback: Renderer, ...kernels: KernelFor[]): Renderer {
-  return (g: Group, ctx: RenderContext) => {
-    const built = simdAvailable()
-      ? kernels.reduce<ReturnType<KernelFor>>((found, f) => found ?? f(g, ctx), null)
-      : null;
-    if (!built) return fallback(g, ctx);
-    const name = `${built.prefix ?? "win"}${ctx.externals.size}`;
-    const p = ctx.schedule.program;
-    const node = p.nodes[g.root ?? g.nodes[0]];
-    const elements = Math.max(sizeOf(node.shape), ...node.inputs.map((i) => sizeOf(p.nodes[i].shape)));
-    let parts = loopParts(ctx, elements, built.planes);
-    if (parts > 1 && slicesMayRace(ctx, node.shape, memoryReads(ctx, g.nodes), g.outputs, false)) parts = 1;
-    const memory = p.graph.memory.memory;
-    const instantiate = (kernel: string, module: object) => {
-      const instance = new wasmApi.Instance(module, { env: { memory } });
-      ctx.externals.set(kernel, instance.exports[Object.keys(instance.exports)[0]!] as () => void);
-    };
-    if (parts < 2 || !ctx.parallel) {
-      instantiate(name, new wasmApi.Module(built.build(0, built.planes).encode()));
-      return [exprStmt(call(member(id("wasm"), name)))];
-    }
-    const slices = Array.from({ length: parts }, (_, s) => {
-      const [p0, p1] = share(built.planes, parts, s);
-      const sliceName = `${name}_${s}`;
-      const module = new wasmApi.Module(built.build(p0, p1).encode());
-      instantiate(sliceName, module);
-      for (const modules of ctx.parallel!.modules) modules.push([sliceName, module]);
-      return [exprStmt(call(member(id("wasm"), sliceName)))];
-    });
-    return forkJoin(ctx.parallel, slices);
-  };
-}
-
-/** The spec restricted to planes [p0, p1): each (offset, plane stride) pair moves to plane p0. */
-function planeRange<S extends { planes: number }>(
-  spec: S,
-  p0: number,
-  p1: number,
-  pairs: ReadonlyArray<readonly [keyof S & string, keyof S & string]>,
-): S {
-  const part: S = { ...spec, planes: p1 - p0 };
-  for (const [offset, stride] of pairs) {
-    (part as Record<string, unknown>)[offset] = (spec[offset] as number) + p0 * (spec[stride] as number);
-  }
-  return part;
-}
+import { type KernelFor, planeRange, wasmRenderer } from "./wasm-planes";
+import { sumRuns } from "./wasm-sum";
 
 const pool =
   (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): KernelFor =>
@@ -121,56 +55,6 @@ export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
   wasmRenderer(fallback, pool(poolGradSpec), col2im, im2col);
 export const wasmReduceRenderer = (fallback: Renderer): Renderer =>
   wasmRenderer(fallback, pool(poolMaxSpec), sumRuns);
-
-const sumRuns: KernelFor = (g, ctx) => {
-  const spec = sumRunsSpec(g, ctx);
-  const pairs = [
-    ["xOffset", "xPlaneStride"],
-    ["outOffset", "outStride"],
-  ] as const;
-  const build = (p0: number, p1: number) => buildSumRunsModule(planeRange(spec!, p0, p1, pairs));
-  return spec && { planes: spec.planes, build, prefix: "sum" };
-};
-
-/** Runs shorter than this are summed by the JS loop (the SIMD set-up per run would not pay). */
-const SUM_RUNS_MIN_RUN = 16;
-
-/**
- * The sum kernel's spec: a sum alone in its group (no prologue) keeping at most one dim of its input, the
- * dims it reduces collapsing to runs of contiguous floats (and runs at a fixed stride); else null.
- */
-function sumRunsSpec(g: Group, ctx: RenderContext): SumRunsSpec | null {
-  const node = ctx.schedule.program.nodes[g.root!];
-  if (node.op !== "sum" || g.nodes.length !== 1) return null;
-  const x = ctx.schedule.views.access(node.inputs[0])!;
-  if (x.kind !== "buffer") return null;
-  const axes = node.attrs.axes as number[];
-  const strides = stridesIn(x, x.shape);
-  const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d) && x.shape[d] !== 1);
-  if (kept.length > 1) return null;
-  const reducedDims = x.shape.map((_, d) => d).filter((d) => axes.includes(d));
-  const { dims, map } = collapse(
-    reducedDims.map((d) => x.shape[d]),
-    [reducedDims.map((d) => strides[d])],
-  );
-  const [runStrides] = [map(reducedDims.map((d) => strides[d]))];
-  if (dims.length === 0 || dims.length > 2 || runStrides[runStrides.length - 1] !== 1) return null;
-  const run = dims[dims.length - 1];
-  if (run < SUM_RUNS_MIN_RUN || runStrides.some((s) => s < 0)) return null;
-  const planeStride = kept.length === 1 ? strides[kept[0]] : 0;
-  if (planeStride < 0) return null;
-  return {
-    planes: kept.length === 1 ? x.shape[kept[0]] : 1,
-    outOffset: ctx.plan.location.get(node.id)! * 4,
-    outStride: 4,
-    xOffset: baseIndex(x, ctx) * 4,
-    xPlaneStride: planeStride * 4,
-    runs: dims.length === 2 ? dims[0] : 1,
-    xRunStride: dims.length === 2 ? runStrides[0] * 4 : 0,
-    run,
-  };
-}
-
 /**
  * The im2col kernel's spec: a materialized slidingWindows (a view copy) or paddedWindows with column
  * stride 1, x's rows contiguous, planes collapsing to one loop; else null.
