@@ -47,7 +47,7 @@ const cases: Case[] = [
   {
     name: "a conv over 8 images, by image",
     build: conv(8, 3, 18, 16),
-    slice: /one per row[^\n]*\n;;   batch: [12]\b/,
+    slice: /one per row[^\n]*\n;; {3}batch: [12]\b/,
   },
   // One image whose output is 4×4 pixels (two column panels, fewer than the slices): by rows of channels.
   {

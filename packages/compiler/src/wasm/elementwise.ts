@@ -191,7 +191,9 @@ export function buildElementwiseModule(spec: ElementwiseSpec): ModuleBuilder {
     fn.get(row).get(hi).i32LtU().if().loop();
     // Each operand's address in this row: offset + Σ_d index_d · rowStrides[d], the indices unravelled
     // from the row number; p runs over the row's bytes from row_start = row · inner · 4.
-    spec.operands.forEach((o, i) => fn.i32Const(o.offset).set(rowBase.get(i)!));
+    spec.operands.forEach((o, i) => {
+      fn.i32Const(o.offset).set(rowBase.get(i)!);
+    });
     fn.get(row).set(index);
     for (let d = outer.length - 1; d >= 0; d--) {
       const strides = spec.operands.map((o) => o.rowStrides?.[d] ?? 0);
