@@ -343,6 +343,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
   const packA = !dot && (spec.transA || tuning.broadcastA || tuning.packRowMajorA);
   const packedAElementBytes = tuning.broadcastA ? 16 : 4;
   const dotBlock = dot ? dotBatchBlock(spec, m, batch) : 1;
+  // The dot kernel packs nothing: its scratch (at packOffset) keeps the partial sums between batch blocks.
   const dotScratch = dot && dotBlock < batch.count && batch.cStride === 0 ? m * n * 16 : 0;
   const packedBBytes = dot ? dotScratch : kcMax * roundUp(nBlocks.size, tuning.tileCols) * 4;
   const packedABytes = packA ? kcMax * roundUp(mBlocks.size, tuning.tileRows) * packedAElementBytes : 0;
