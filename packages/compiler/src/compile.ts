@@ -60,6 +60,11 @@ export interface CompileOptions {
    * threads claim slices as they come free. A benchmark varies it.
    */
   slicesPerThread?: number;
+  /**
+   * Time every group of the step (kernel.profile(): mean ms per step and group, in step order); the step
+   * calls a timer where each group starts, and still allocates nothing.
+   */
+  profile?: boolean;
 }
 
 const kernelCache = new WeakMap<Graph, Map<string, Kernel>>();
@@ -106,6 +111,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.threadMinMacs ?? null,
     options.threadMinElements ?? null,
     options.slicesPerThread ?? null,
+    options.profile ?? false,
   ]);
   const cached = options.cache === false ? undefined : kernelCache.get(graph)?.get(key);
   if (cached) return cached;
@@ -145,6 +151,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
       threadMinMacs: options.threadMinMacs,
       threadMinElements: options.threadMinElements,
       slicesPerThread: options.slicesPerThread,
+      profile: options.profile,
     }),
   );
   if (threads > 1 && !generated.parallel) {
@@ -219,6 +226,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     pool,
     threadsNote,
     jobsSource: generated.parallel?.jobsSource ?? "",
+    profile: generated.profile,
     onDispose: () => kernelCache.get(graph)?.delete(key),
     timings,
     programText: programText(schedule),

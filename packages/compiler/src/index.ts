@@ -1,3 +1,4 @@
+export type { GroupTime } from "./codegen/profile";
 export { checkNoAllocation, type StaticCheckResult } from "./codegen/static-check";
 export { generateStep } from "./codegen/step";
 export { wasmStatus } from "./codegen/wasm-matmul";

@@ -4,14 +4,15 @@
  * in graph.toText(), so the source maps back to the graph.
  */
 
-import { describeOp, formatShape, id, nodesToShow, num, type Tensor } from "@adjoint/core";
+import { describeOp, formatShape, id, member, nodesToShow, num, type Tensor } from "@adjoint/core";
 import { generate } from "astring";
 import type { MemoryPlan } from "../memory/plan";
 import type { Schedule } from "../schedule/fuse";
 import type { Access } from "../schedule/views";
-import { affine, assign, block, load, loopNest, note, ret, type Stmt } from "./ast";
+import { affine, assign, block, call, exprStmt, load, loopNest, note, ret, type Stmt } from "./ast";
 import { collapse, contiguous, stridesIn } from "./loops";
 import { jobsProgram, type ParallelBuild, parallelBuild } from "./parallel";
+import { type GroupTimer, groupTimer } from "./profile";
 import { finiteChecks, RENDERERS, type RenderContext, type Renderer } from "./render";
 
 export interface GeneratedStep {
@@ -23,6 +24,8 @@ export interface GeneratedStep {
   textNumber: Map<number, number>;
   /** With threads > 1 and at least one parallel job: the workers' program and modules (see parallel.ts). */
   parallel?: { jobsSource: string; build: ParallelBuild };
+  /** With `profile`: the step's timer (wasm.tick) and each group's comment line (then the updates'). */
+  profile?: { timer: GroupTimer; headers: string[] };
 }
 
 export interface StepOptions {
@@ -37,6 +40,8 @@ export interface StepOptions {
   threadMinElements?: number;
   /** Slices per thread of each parallel job (default SLICES_PER_THREAD). */
   slicesPerThread?: number;
+  /** Time every group (profile.ts): a call to wasm.tick where each starts, and at the end. */
+  profile?: boolean;
 }
 
 /**
@@ -69,14 +74,24 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
         : undefined,
   };
   const body: Stmt[] = [];
+  const timer = options.profile ? groupTimer(s.groups.length) : undefined;
+  const headers: string[] = [];
+  if (timer) ctx.externals.set("tick", timer.tick);
+  const tick = (group: number) => exprStmt(call(member(id("wasm"), "tick"), [num(group)]));
   s.groups.forEach((g, gi) => {
     const render = options.renderers?.[g.kind] ?? RENDERERS[g.kind];
     const scope = p.graph.nodes[p.nodes[g.nodes[0]].origin]?.scope;
     const stmts = render(g, ctx);
     if (options.checkFinite) stmts.push(...finiteChecks(g, ctx));
     const header = `group ${gi}: ${g.kind}${scope ? ` in ${scope}` : ""}, ${g.nodes.length} op${g.nodes.length > 1 ? "s" : ""} -> stores ${g.outputs.map((o) => `%${textNumber.get(p.nodes[o].origin) ?? "?"}`).join(", ")}`;
+    headers.push(header);
+    if (timer) body.push(tick(gi));
     body.push(commented(stmts, header, ...g.nodes.map((n) => `  ${describe(n)}`)));
   });
+  if (timer) {
+    headers.push("updates not written in place, copied at the end");
+    body.push(tick(s.groups.length));
+  }
 
   // Updates not written in place: copied at the end. All of a step's updates read the values from before
   // the step, so a copy whose source is itself an update's target (a swap, prev <- W) reads a snapshot.
@@ -105,6 +120,7 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
   if (snapshots.length > 0)
     body.push(commented(snapshots, "snapshot update sources that are themselves updated"));
   body.push(...writes);
+  if (timer) body.push(tick(-1));
   body.push(ret(num(-1)));
 
   const stepFn = {
@@ -126,6 +142,7 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     externals: ctx.externals,
     listings: ctx.listings,
     textNumber,
+    profile: timer && { timer, headers },
     parallel:
       jobs && jobs.jobs.length > 0
         ? { jobsSource: generate(jobsProgram(jobs) as never, { comments: true }), build: jobs }

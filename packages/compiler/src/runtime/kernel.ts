@@ -4,6 +4,7 @@
  * read and written in place (`W.value` is the one copy of the weights).
  */
 import { checkFeed, type Feeds, formatShape, type Graph, type Tensor } from "@adjoint/core";
+import type { GroupTime, GroupTimer } from "../codegen/profile";
 import type { BufferInfo } from "../memory/plan";
 import type { ThreadPool } from "./threads";
 
@@ -43,6 +44,8 @@ export interface KernelParts {
   pool?: ThreadPool;
   threadsNote: string;
   jobsSource: string;
+  /** With compile's `profile`: the step's group timer and the groups' comment lines. */
+  profile?: { timer: GroupTimer; headers: string[] };
   /** Called once by dispose() (the compile cache forgets the kernel). */
   onDispose: () => void;
 }
@@ -84,6 +87,7 @@ export class Kernel {
   /** The workers' generated program (`function jobs(j, t)`), "" with one thread. */
   readonly jobsSource: string;
   private readonly onDispose: () => void;
+  private readonly groupTimes?: { timer: GroupTimer; headers: string[] };
   private disposed = false;
 
   constructor(parts: KernelParts) {
@@ -106,6 +110,7 @@ export class Kernel {
     this.threads = parts.pool?.threads ?? 1;
     this.threadsNote = parts.threadsNote;
     this.jobsSource = parts.jobsSource;
+    this.groupTimes = parts.profile;
     this.onDispose = parts.onDispose;
     this.labelViews = [];
     this.labelClasses = [];
@@ -117,6 +122,26 @@ export class Kernel {
       this.labelClasses.push(c.classes);
       this.labelNames.push(name);
     }
+  }
+
+  /**
+   * Mean wall time per step of every group of the step (in step order, then the updates copied at the
+   * end), over the steps run since compile or since the last `profile({ reset: true })`, which starts a
+   * new count after reading. Needs `compile(..., { profile: true })`.
+   *
+   * @example
+   * const k = compile({ loss }, { updates, profile: true });
+   * for (let i = 0; i < 100; i++) k.run();
+   * const top = k.profile().sort((a, b) => b.ms - a.ms).slice(0, 5); // [{ group, header, ms }, ...]
+   */
+  profile(options: { reset?: boolean } = {}): GroupTime[] {
+    if (!this.groupTimes)
+      throw new Error(
+        "profile: this kernel was compiled without { profile: true }, so its groups are not timed",
+      );
+    const times = this.groupTimes.timer.read(this.groupTimes.headers);
+    if (options.reset) this.groupTimes.timer.reset();
+    return times;
   }
 
   /** Runs the step. With feeds, each is checked (name, length, type) and copied into its input first. */
