@@ -172,6 +172,21 @@ describe("adjoint train --dataset iris --epochs 3", () => {
   });
 });
 
+describe("adjoint train --profile", () => {
+  it("prints the training step's slowest groups, timed, with their kernel.js comment lines", async () => {
+    const dir = join(tmp, "iris-profile");
+    const r = await adjoint(["train", "--dataset", "iris", "--epochs", "1", "--profile", "--out", dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n");
+    const at = lines.findIndex((l) => l.startsWith("slowest groups of the training step"));
+    expect(at).toBeGreaterThan(0);
+    const rows = lines.slice(at + 1).filter((l) => /^ +\d+\.\d{3} {2}group \d+: /.test(l));
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    const ms = rows.map((l) => Number(l.trim().split(" ")[0]));
+    expect([...ms].sort((a, b) => b - a)).toEqual(ms);
+  }, 60_000);
+});
+
 describe("bad input", () => {
   it("reports each bad option or value in one line, exit code 2, no stack trace", async () => {
     const cases: [string[], RegExp][] = [

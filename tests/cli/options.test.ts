@@ -47,6 +47,7 @@ describe("parseTrainOptions", () => {
       threads: DEFAULT_THREADS,
       out: "runs/mnist-seed0-20250131-142501",
       onnx: false,
+      profile: false,
       initFrom: null,
     });
   });
@@ -86,6 +87,7 @@ describe("parseTrainOptions", () => {
         "--out",
         "runs/x",
         "--onnx",
+        "--profile",
         "--init-from",
         "torch.onnx",
       ],
@@ -107,6 +109,7 @@ describe("parseTrainOptions", () => {
       threads: 2,
       out: "runs/x",
       onnx: true,
+      profile: true,
       initFrom: "torch.onnx",
     });
   });

@@ -102,6 +102,8 @@ export interface TrainOptions extends ModelOptions {
   out: string;
   /** Also write model.onnx into the run folder. */
   onnx: boolean;
+  /** Time the training step's groups and print the slowest after training. */
+  profile: boolean;
   /** Fine-tune this ONNX file instead of a new MLP (null: a new MLP). */
   initFrom: string | null;
 }
@@ -195,6 +197,13 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--out <dir>", "run folder for the artifacts (default: runs/<dataset>-seed<seed>-<date>-<time>)")
     .addOption(
       opt("--onnx", "also write model.onnx (for ONNX Runtime and other engines) into the run folder", false),
+    )
+    .addOption(
+      opt(
+        "--profile",
+        "time every group of the training step and print the slowest ones after training (kernel.profile())",
+        false,
+      ),
     )
     .option(
       "--init-from <model.onnx>",
@@ -321,6 +330,7 @@ export function resolveTrainOptions(raw: Raw, now: Date = new Date()): TrainOpti
     threads: wholeNumber("--threads", raw.threads ?? String(DEFAULT_THREADS), 1, 256),
     out,
     onnx: raw.onnx === true,
+    profile: raw.profile === true,
     initFrom: raw.initFrom === undefined ? null : nonEmptyPath("--init-from", raw.initFrom),
   };
 }

@@ -26,6 +26,8 @@ export interface KernelOptions {
   engine?: Engine;
   /** Threads of a compiled kernel (compile()'s `threads`; the interpreter ignores it). */
   threads?: number;
+  /** Time the compiled step's groups (compile()'s `profile`; the interpreter ignores it). */
+  profile?: boolean;
 }
 
 /** What compile() returns (packages/compiler), and what the interpreter engine mimics. */
@@ -64,6 +66,7 @@ export function makeKernel(
     checkFinite: options.checkFinite ?? false,
     cache: false,
     threads: options.threads,
+    profile: options.profile,
   });
   return new CompiledKernel(kernel);
 }

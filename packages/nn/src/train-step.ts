@@ -22,6 +22,8 @@ export interface KernelBuildOptions {
    * results are bit-identical to one thread. `step.kernel.dispose()` ends the workers.
    */
   threads?: number;
+  /** Time every group of the compiled step: `step.kernel.compiled.profile()` (compile()'s `profile`). */
+  profile?: boolean;
 }
 
 /** Options of {@link trainStep}. */
@@ -144,6 +146,7 @@ export function trainStep(loss: Tensor, optimizer: Optimizer, options: TrainStep
     engine: options.engine,
     checkFinite: options.checkFinite,
     threads: options.threads,
+    profile: options.profile,
   });
   const schedule = typeof optimizer.lr === "function" && (options.autoSchedule ?? true) ? optimizer.lr : null;
   const step = new (class extends ScheduledRun implements TrainStep {
@@ -240,6 +243,7 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
     engine: options.engine,
     checkFinite: options.checkFinite,
     threads: options.threads,
+    profile: options.profile,
   });
   const zeros = params.map((p) => new Float64Array(p.size));
   return {
@@ -274,6 +278,7 @@ export function accumulateStep(loss: Tensor, options: AccumulateOptions = {}): A
           engine: opts.engine ?? options.engine,
           checkFinite: opts.checkFinite ?? options.checkFinite,
           threads: opts.threads ?? options.threads,
+          profile: opts.profile ?? options.profile,
         },
       );
       const schedule =

@@ -25,6 +25,9 @@ import { modelToOnnx, onnxModelFor } from "../onnx";
 import { compiledKernel, makeDumps, type StepGraph } from "../program";
 import { createProgress } from "../progress";
 
+/** Groups of the step that `--profile` prints. */
+const PROFILE_LINES = 8;
+
 export interface TrainIo {
   /** Progress and result lines (stdout). */
   out: (line: string) => void;
@@ -86,6 +89,7 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
       seed: opts.seed,
       graphSeed: opts.seed,
       threads: opts.threads,
+      profile: opts.profile,
       validation: asSamples(data.val) ?? undefined,
       earlyStopping: opts.earlyStopping
         ? { patience: opts.earlyStopping, monitor: "valLoss", restoreBest: true }
@@ -115,6 +119,14 @@ export async function runTrain(opts: TrainOptions, io: TrainIo): Promise<TrainRe
     const kernel = compiledKernel(step);
     // Why fewer threads ran than asked for (no product or loop large enough, no SharedArrayBuffer).
     if (kernel.threadsNote) io.out(kernel.threadsNote);
+    if (opts.profile) {
+      const slowest = kernel
+        .profile()
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, PROFILE_LINES);
+      io.out(`slowest groups of the training step (mean ms per step; kernel.js has their code):`);
+      for (const t of slowest) io.out(`  ${t.ms.toFixed(3).padStart(8)}  ${t.header}`);
+    }
     const trainSeconds = result.history.reduce((s, h) => s + h.seconds, 0);
     const stepsPerSec = trainSeconds > 0 ? result.steps / trainSeconds : 0;
     const paramCount = model.parameters().reduce((s, p) => s + p.size, 0);

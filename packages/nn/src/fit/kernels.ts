@@ -34,7 +34,12 @@ export function buildKernels(
 ): FitKernels {
   const { optimizer, validation } = options;
   const wasTraining = model.training;
-  const kernelOpts = { engine: options.engine, checkFinite: options.checkFinite, threads: options.threads };
+  const kernelOpts = {
+    engine: options.engine,
+    checkFinite: options.checkFinite,
+    threads: options.threads,
+    profile: options.profile,
+  };
   try {
     model.train(true);
     const makeTrain = (rows: number): TrainPart => {

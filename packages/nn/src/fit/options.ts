@@ -117,6 +117,8 @@ export interface FitOptions {
   checkFinite?: boolean;
   /** Threads of the compiled kernels (see trainStep); their workers end when fit returns. */
   threads?: number;
+  /** Time every group of the compiled training step (see trainStep; read from result.trainSteps). */
+  profile?: boolean;
   /** The seed of the graph fit creates when the model was never built (initial weights, dropout). */
   graphSeed?: number;
   /** Called after every training step (loss, batch index, ...). */
@@ -144,6 +146,7 @@ const KNOWN = [
   "engine",
   "checkFinite",
   "threads",
+  "profile",
   "graphSeed",
   "onBatchEnd",
   "onEpochEnd",
