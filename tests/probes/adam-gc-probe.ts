@@ -1,15 +1,16 @@
 // Run as its own process by tests/nn/zero-alloc.test.ts, so that the only code in this isolate is
 // Adjoint's: the test runner's own traffic (IPC buffers) would otherwise trigger GCs of its own.
-// Arguments: steps (10,000), threads (1). Prints one JSON line: { gcEvents, gcKinds, heapGrowth, first,
-// last, steps, threads, workerGcEvents } (workerGcEvents: those of the workers over the measured steps,
+// Arguments: steps (10,000), threads (1), profile (0; 1: the step times its groups). Prints one JSON line: { gcEvents, gcKinds, heapGrowth, first,
+// last, steps, threads, groups, workerGcEvents } (workerGcEvents: those of the workers over the measured steps,
 // null with one thread).
 import { measureSteps } from "./measure-steps";
 import { mnistAdamStep } from "./mnist-adam-step";
 
 const steps = Number(process.argv[2] ?? 10_000);
 const threads = Number(process.argv[3] ?? 1);
+const profile = process.argv[4] === "1";
 
-const step = mnistAdamStep(threads);
+const step = mnistAdamStep(threads, profile);
 
 const kernel = step.kernel;
 // With threads, measure the steps that run on the workers (until they start, this thread runs their share).
@@ -18,6 +19,7 @@ const compiled = (
     compiled: {
       whenReady(): Promise<void>;
       threads: number;
+      groups: number;
       pool?: { workerGcEvents(): Promise<number | null> };
     };
   }
@@ -38,4 +40,6 @@ const workerGcAfter = (await compiled.pool?.workerGcEvents()) ?? null;
 const workerGcEvents =
   workerGcBefore === null || workerGcAfter === null ? null : workerGcAfter - workerGcBefore;
 await kernel.dispose();
-console.log(JSON.stringify({ ...measured, steps, threads: compiled.threads, workerGcEvents }));
+console.log(
+  JSON.stringify({ ...measured, steps, threads: compiled.threads, groups: compiled.groups, workerGcEvents }),
+);

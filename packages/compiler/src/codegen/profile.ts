@@ -1,9 +1,10 @@
 /**
  * A per-group timer of the step (compile's `profile` option, kernel.profile()): the step calls
  * `wasm.tick(g)` where group g starts and `wasm.tick(-1)` where it ends, and each call adds the time since
- * the previous one to the group that was running. Everything the timer keeps is in Float64Arrays, so a
- * profiled step still allocates nothing; with threads, a group's time is the main thread's wall time,
- * waiting for the workers included.
+ * the previous one to the group that was running. The timer keeps its state in Float64Arrays, but
+ * performance.now() returns a fresh heap number in Node, so a profiled step allocates about 16 bytes per
+ * group and step (tests/nn/zero-alloc.test.ts bounds it): a profile is for measuring, not for production
+ * runs. With threads, a group's time is the main thread's wall time, waiting for the workers included.
  */
 
 export interface GroupTime {
