@@ -102,7 +102,7 @@ export function checkLossAfterSteps(
       `  resolution: one-ulp changes of the first batch's pixels move Adjoint's loss by up to ${sensitivity.spread.toExponential(1)} ` +
         `(${sensitivity.perturbed.map((p) => p.loss).join(", ")} vs ${sensitivity.base}); agreement: 3 digits or within that`,
     );
-  const limit = resolution > 5e-4 ? `within ${resolution.toExponential(1)}` : "3 significant digits";
+  const limit = `3 significant digits${resolution > 0 ? ` or within ${resolution.toExponential(1)}` : ""}`;
   for (const r of a.rows) {
     if (a.reference) r.relDiff = (r.loss - a.reference) / a.reference;
     log(

@@ -84,8 +84,10 @@ export function generateStep(s: Schedule, plan: MemoryPlan, options: StepOptions
     const stmts = render(g, ctx);
     if (options.checkFinite) stmts.push(...finiteChecks(g, ctx));
     const header = `group ${gi}: ${g.kind}${scope ? ` in ${scope}` : ""}, ${g.nodes.length} op${g.nodes.length > 1 ? "s" : ""} -> stores ${g.outputs.map((o) => `%${textNumber.get(p.nodes[o].origin) ?? "?"}`).join(", ")}`;
-    headers.push(header);
-    if (timer) body.push(tick(gi));
+    if (timer) {
+      headers.push(header);
+      body.push(tick(gi));
+    }
     body.push(commented(stmts, header, ...g.nodes.map((n) => `  ${describe(n)}`)));
   });
   if (timer) {

@@ -74,3 +74,20 @@ export function planeRange<S extends { planes: number }>(
   }
   return part;
 }
+
+/**
+ * The KernelFor of a kernel over planes: `specOf` finds the group's spec (or null), `buildModule` builds
+ * the module for a spec, and `pairs` name the (offset, plane stride) fields that planeRange moves.
+ */
+export function planeKernel<S extends { planes: number }>(
+  specOf: (g: Group, ctx: RenderContext) => S | null,
+  buildModule: (spec: S) => ModuleBuilder,
+  pairs: ReadonlyArray<readonly [keyof S & string, keyof S & string]>,
+  prefix?: string,
+): KernelFor {
+  return (g, ctx) => {
+    const spec = specOf(g, ctx);
+    if (!spec) return null;
+    return { planes: spec.planes, build: (p0, p1) => buildModule(planeRange(spec, p0, p1, pairs)), prefix };
+  };
+}

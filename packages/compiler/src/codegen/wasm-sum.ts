@@ -7,17 +7,17 @@ import type { Group } from "../schedule/fuse";
 import { buildSumRunsModule, type SumRunsSpec } from "../wasm/sum-runs";
 import { baseIndex, type RenderContext } from "./context";
 import { collapse, stridesIn } from "./loops";
-import { type KernelFor, planeRange } from "./wasm-planes";
+import { type KernelFor, planeKernel } from "./wasm-planes";
 
-export const sumRuns: KernelFor = (g, ctx) => {
-  const spec = sumRunsSpec(g, ctx);
-  const pairs = [
+export const sumRuns: KernelFor = planeKernel(
+  sumRunsSpec,
+  buildSumRunsModule,
+  [
     ["xOffset", "xPlaneStride"],
     ["outOffset", "outStride"],
-  ] as const;
-  const build = (p0: number, p1: number) => buildSumRunsModule(planeRange(spec!, p0, p1, pairs));
-  return spec && { planes: spec.planes, build, prefix: "sum" };
-};
+  ],
+  "sum",
+);
 
 /** Runs shorter than this are summed by the JS loop (the SIMD set-up per run would not pay). */
 const SUM_RUNS_MIN_RUN = 16;

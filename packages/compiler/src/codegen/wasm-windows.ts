@@ -14,42 +14,20 @@ import { buildIm2colModule, type Im2colSpec } from "../wasm/im2col";
 import { buildPool2x2Module, type Pool2x2Spec } from "../wasm/pool2x2";
 import { baseIndex, type RenderContext, type Renderer } from "./context";
 import { collapse, contiguous, stridesIn } from "./loops";
-import { type KernelFor, planeRange, wasmRenderer } from "./wasm-planes";
+import { type KernelFor, planeKernel, wasmRenderer } from "./wasm-planes";
 import { sumRuns } from "./wasm-sum";
 
-const pool =
-  (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): KernelFor =>
-  (g, ctx) => {
-    const spec = specOf(g, ctx);
-    const pairs = [
-      ["xOffset", "xPlaneStride"],
-      ["gOffset", "gPlaneStride"],
-      ["outOffset", "outPlaneStride"],
-    ] as const;
-    return (
-      spec && { planes: spec.planes, build: (p0, p1) => buildPool2x2Module(planeRange(spec, p0, p1, pairs)) }
-    );
-  };
-const im2col: KernelFor = (g, ctx) => {
-  const spec = im2colSpec(g, ctx);
-  const pairs = [
-    ["xOffset", "xPlaneStride"],
-    ["outOffset", "outPlaneStride"],
-  ] as const;
-  return (
-    spec && { planes: spec.planes, build: (p0, p1) => buildIm2colModule(planeRange(spec, p0, p1, pairs)) }
-  );
-};
-const col2im: KernelFor = (g, ctx) => {
-  const spec = col2imSpec(g, ctx);
-  const pairs = [
-    ["srcOffset", "srcPlaneStride"],
-    ["outOffset", "outPlaneStride"],
-  ] as const;
-  return (
-    spec && { planes: spec.planes, build: (p0, p1) => buildCol2imModule(planeRange(spec, p0, p1, pairs)) }
-  );
-};
+const PLANES = [
+  ["xOffset", "xPlaneStride"],
+  ["outOffset", "outPlaneStride"],
+] as const;
+const pool = (specOf: (g: Group, ctx: RenderContext) => Pool2x2Spec | null): KernelFor =>
+  planeKernel(specOf, buildPool2x2Module, [...PLANES, ["gOffset", "gPlaneStride"]]);
+const im2col = planeKernel(im2colSpec, buildIm2colModule, PLANES);
+const col2im = planeKernel(col2imSpec, buildCol2imModule, [
+  ["srcOffset", "srcPlaneStride"],
+  ["outOffset", "outPlaneStride"],
+]);
 
 export const wasmCopyRenderer = (fallback: Renderer): Renderer =>
   wasmRenderer(fallback, pool(poolGradSpec), col2im, im2col);

@@ -83,20 +83,24 @@ function dotBatchBlock(spec: MatmulSpec, m: number, batch: MatmulBatch): number 
   return Math.max(1, Math.min(batch.count, Math.floor(DOT_BLOCK_BYTES / perElement)));
 }
 
-/**
- * Whether C = A·Bᵀ (A stored [m, k], B stored [n, k]) is one for the dot kernel: both operands run along
- * k, no epilogue, a small output and a long k (a convolution's weight gradient).
- */
-export function dotKernelFits(spec: MatmulSpec): boolean {
+/** Whether the dot kernel can run the product: A stored [m, k], B stored [n, k], no epilogue, k ≥ DOT_MIN_K. */
+function dotKernelRuns(spec: MatmulSpec): boolean {
   return (
     spec.transB &&
     !spec.transA &&
     spec.lda === undefined &&
     spec.biasOffset === undefined &&
     (spec.activation ?? "none") === "none" &&
-    spec.k >= DOT_MIN_K &&
-    spec.m * spec.n <= DOT_MAX_OUTPUTS
+    spec.k >= DOT_MIN_K
   );
+}
+
+/**
+ * Whether C = A·Bᵀ is one for the dot kernel: one it can run (both operands along k, no epilogue), with a
+ * small output and a long k (a convolution's weight gradient).
+ */
+export function dotKernelFits(spec: MatmulSpec): boolean {
+  return dotKernelRuns(spec) && spec.m * spec.n <= DOT_MAX_OUTPUTS;
 }
 
 /** Float distance between consecutive k of op(A) when A is stored transposed. */
@@ -331,7 +335,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
   validate(spec, tuning);
   const { n, k } = spec;
   const dot = spec.dot === true;
-  if (dot && !dotKernelFits({ ...spec, m: 1, n: 1 }))
+  if (dot && !dotKernelRuns(spec))
     throw new Error("matmul: the dot kernel needs A [m, k] and B [n, k] stored, k ≥ 16 and no epilogue");
   const { m, batch } = dot
     ? { m: spec.m, batch: spec.batch ?? { count: 1, aStride: 0, bStride: 0, cStride: 0 } }

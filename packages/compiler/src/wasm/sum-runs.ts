@@ -68,11 +68,10 @@ export function buildSumRunsModule(spec: SumRunsSpec): ModuleBuilder {
     fn.get(x).set(p);
     countedLoop(fn, runsLeft, spec.runs, () => {
       // p walks the run: 8 floats a step while 8 remain, then one group of 4, then floats one by one.
-      const base = runStart;
-      fn.get(p).set(base);
+      fn.get(p).set(runStart);
       const eightSteps = Math.floor(run / 8);
       if (eightSteps > 0) {
-        fn.get(base)
+        fn.get(runStart)
           .i32Const(eightSteps * 32)
           .i32Add()
           .set(eights);
@@ -93,7 +92,7 @@ export function buildSumRunsModule(spec: SumRunsSpec): ModuleBuilder {
           .f64PromoteF32()
           .f64Add()
           .set(tail);
-      fn.get(base).i32Const(spec.xRunStride).i32Add().set(p);
+      fn.get(runStart).i32Const(spec.xRunStride).i32Add().set(p);
     });
     // (s0 + s1) + (s2 + s3), each pair the sum of an accumulator and its second-group twin.
     for (let i = 0; i < 2; i++) fn.get(sums[i]!).get(more[i]!).f64x2Add().set(sums[i]!);
