@@ -253,7 +253,12 @@ describe("wasm matmul", () => {
           batch: { count: 3, broadcastA: true },
         });
         // Rows at and past the tile and M-block edges, several N blocks, K blocks with a remainder.
-        for (const tuning of [{}, { mBlock: 8, nBlock: 16, kBlock: 12 }, { tileRows: 2, tileCols: 16 }]) {
+        for (const tuning of [
+          {},
+          { mBlock: 12, nBlock: 48, kBlock: 12 },
+          { tileRows: 2, tileCols: 16 },
+          { tileRows: 4, tileCols: 8, mBlock: 8 },
+        ]) {
           expectMatches({ m: 29, n: 41, k: 30, ...o, fma, bias: "rows", relu: true, tuning });
           expectMatches({ m: 9, n: 17, k: 35, ...o, fma, accumulate: true, bias: "rows", tuning });
         }
@@ -321,7 +326,7 @@ describe("wasm matmul", () => {
     for (const fma of fmaModes) {
       for (const broadcastA of [false, true]) {
         for (const o of orientations) {
-          const tuning = { broadcastA, mBlock: 8, kBlock: 32 };
+          const tuning = { broadcastA, mBlock: 12, kBlock: 32 };
           expectMatches({ m: 21, n: 19, k: 70, ...o, fma, accumulate: true, bias: true, relu: true, tuning });
           expectMatches({ m: 3, n: 5, k: 7, ...o, fma, tuning: { ...tuning, tileRows: 4, tileCols: 8 } });
         }
@@ -329,22 +334,59 @@ describe("wasm matmul", () => {
     }
   });
 
+  it("gives the same bits whatever its register tile: every C element sums its k terms in one order", () => {
+    // The default tile may change with the processor it was tuned on (3×12 since an Intel measurement):
+    // that must never change a result, so threads, checkpoints and fixtures stay valid across tunings.
+    const tiles = [
+      { tileRows: 3, tileCols: 12, mBlock: 12, nBlock: 48 },
+      { tileRows: 4, tileCols: 8, mBlock: 12, nBlock: 48 },
+      { tileRows: 2, tileCols: 16, mBlock: 12, nBlock: 48 },
+      { tileRows: 1, tileCols: 4, mBlock: 12, nBlock: 48 },
+    ];
+    for (const fma of fmaModes) {
+      for (const o of orientations) {
+        for (const [m, n, k] of [
+          [5, 23, 70],
+          [13, 50, 600],
+          [29, 41, 66],
+        ] as Array<[number, number, number]>) {
+          const outputs = tiles.map((tuning) => {
+            const c: Case = { m, n, k, ...o, fma, accumulate: true, bias: true, relu: true, tuning };
+            const { worst, output } = runCase(c);
+            expect(worst, JSON.stringify(c)).toBe(0);
+            return output;
+          });
+          for (const [t, output] of outputs.entries()) {
+            const differing = output.findIndex((x, i) => !Object.is(x, outputs[0]![i]));
+            expect(
+              differing,
+              `${m}×${n}×${k} ${JSON.stringify(o)} fma ${fma} ${JSON.stringify(tiles[t])}`,
+            ).toBe(-1);
+          }
+        }
+      }
+    }
+  });
+
   it("packs B per panel or per block and A in place or packed, ragged at every tile edge, bit for bit alike", () => {
     // Packing moves data, never arithmetic: every packing choice must give the same bits. Sizes sit one
-    // below, at and one above the 4×8 tile in m and n, k leaves a remainder after the 4-step transposes,
-    // and the small blocks give several M, N and K blocks with remainders.
+    // below, at and one above the 3×12 and 4×8 tiles in m and n, k leaves a remainder after the 4-step
+    // transposes, and the small blocks give several M, N and K blocks with remainders.
     const packings = [false, true].flatMap((packBPerPanel) =>
       [false, true].map((packRowMajorA) => ({ packBPerPanel, packRowMajorA })),
     );
     for (const fma of fmaModes) {
       for (const o of orientations) {
         for (const [m, n, k] of [
+          [2, 11, 13],
+          [3, 12, 32],
+          [4, 13, 35],
           [7, 15, 13],
           [8, 16, 32],
           [9, 17, 35],
           [29, 41, 66],
         ] as Array<[number, number, number]>) {
-          for (const blocks of [{}, { mBlock: 8, nBlock: 16, kBlock: 12 }]) {
+          for (const blocks of [{}, { mBlock: 12, nBlock: 48, kBlock: 12 }]) {
             const outputs = packings.map((packing) => {
               const c: Case = {
                 m,

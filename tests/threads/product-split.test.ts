@@ -53,7 +53,7 @@ const cases: Case[] = [
   {
     name: "a conv over one image with a narrow output, by rows",
     build: conv(1, 16, 6, 256),
-    slice: /C\[(32|40|44|48|64)×16\][\s\S]*one per row/,
+    slice: /C\[\d+×16\][\s\S]*one per row/,
   },
   {
     name: "a dense layer, by columns",

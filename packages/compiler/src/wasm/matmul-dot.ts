@@ -6,7 +6,7 @@ import { DOT_TILE, ldC, type MatmulPlan } from "./matmul-plan";
  * The dot-product kernel of a product C = A·Bᵀ whose operands both run along k (A stored [m, k], B stored
  * [n, k]) and whose output is small against k: a convolution's weight gradient, Σ over the images of
  * dY_b[O, P]·X_b[K, P]ᵀ (6×25 outputs over 64×784 products in LeNet-5). The register-tile kernel would pack
- * (transpose) B for every image and waste most lanes of its 4×8 tiles on such outputs; this one reads both
+ * (transpose) B for every image and waste most lanes of its register tiles on such outputs; this one reads both
  * operands in place, four k at a time:
  *
  *   for each DOT_TILE of C (rows × cols outputs, one v128 accumulator each, lanes = k mod 4):

@@ -112,7 +112,7 @@ export const ldC = (spec: MatmulSpec): number => spec.ldc ?? spec.n;
 
 /** Blocking and register-tile parameters of the generated kernel. */
 export interface MatmulTuning {
-  /** Register tile rows×cols; cols is a multiple of 4. 4×8 and 2×16 both use 8 accumulators. */
+  /** Register tile rows×cols; cols is a multiple of 4. 3×12 uses 9 accumulators, 4×8 and 2×16 use 8. */
   tileRows: number;
   tileCols: number;
   /** K block: one packed B micro-panel (kBlock × tileCols floats, 16-32 KB by default) stays in L1. */
@@ -148,17 +148,24 @@ export interface MatmulTuning {
  *    cache vs 32.2 for 2×16 with load32_splat and 31.3 for 4×8. mBlock 32 keeps the 4× larger packed A
  *    block (32 × 512 × 16 B = 256 KB) in L2.
  *  - Re-measured on W4's shapes (benchmarks/src/matmul-shapes.ts): with FMA, 3×12 and 2×16 stayed within
- *    noise of 4×8 at every shape; 5×8, 6×8 and 2×20 spill (17-21 GFLOP/s). Packing B panel by panel and
- *    packing row-major A gained 1-3% on the 128-row products and are bit-identical to the old order.
+ *    noise of 4×8 at every shape on Zen 3 and Zen 4; 5×8, 6×8 and 2×20 spill (17-21 GFLOP/s). Packing B panel
+ *    by panel and packing row-major A gained 1-3% on the 128-row products and are bit-identical to the old
+ *    order.
+ *  - On an Intel Xeon (AVX-512, 2026-12-06), 3×12 beat 4×8 at every shape: 512³ 83-87% of the FMA ceiling
+ *    against 75-78%, W4's products by 2-9%. Its loop is 9 madds + 6 loads + 6 integer ops (pointer bumps,
+ *    zero-extending moves, V8's stack check, the loop branch); on Intel the integer ops share ports 0 and 1
+ *    with the FMAs, so the tile with more madds per iteration wins (Zen's integer ALUs are apart). It is the
+ *    largest tile whose accumulators, B vectors and A splats fit V8's 15 registers (9 + 3 + 3). The tile
+ *    shape does not change any result: every C element sums its k terms in the same order (tests pin it).
  */
 export function defaultTuning(fma: boolean): MatmulTuning {
   return fma
     ? {
-        tileRows: 4,
-        tileCols: 8,
+        tileRows: 3,
+        tileCols: 12,
         kBlock: 512,
-        mBlock: 128,
-        nBlock: 4096,
+        mBlock: 120, // multiples of 2, 3 and 4 rows, 8, 12 and 16 columns: a tile override alone stays valid
+        nBlock: 4080,
         broadcastA: false,
         packBPerPanel: true,
         packRowMajorA: false, // planMatmul turns it on for wide outputs

@@ -6,9 +6,10 @@ import { FunctionBuilder, I32, V128 } from "./encoder";
  * v128 local. Per k step: tileCols/4 vector loads of the packed B row, one A splat per row (load32_splat, or
  * v128.load of a pre-broadcast packed A) and rows·cols/4 multiply-adds.
  *
- * Why 4×8 or 2×16: TurboFan issues all loads of an iteration before its arithmetic, so accumulators, B
- * vectors and A splats are live together, plus one product temporary for mul+add. V8 allocates xmm0-xmm14,
- * and 8 + 2 + 4 + 1 = 15 fills them exactly. 3×12, 5×8, 6×8 or a K-unrolled loop spill and run at half speed.
+ * Why 3×12, 4×8 or 2×16: TurboFan issues all loads of an iteration before its arithmetic, so accumulators,
+ * B vectors and A splats are live together, plus one product temporary for mul+add. V8 allocates xmm0-xmm14:
+ * 9 + 3 + 3 = 15 (3×12 with FMA) and 8 + 4 + 2 + 1 = 15 (2×16 with mul+add) fill them exactly. 5×8, 6×8 or a
+ * K-unrolled loop spill and run at half speed.
  * On Zen 3 the FMA loop (8 madds + 6 loads) is FMA-bound at ~16 flop/cycle. mul+add (8 mul + 8 add + 6 loads)
  * is bound by FP-side op throughput at ~11-12 flop/cycle; removing integer ops from its loop changed
  * nothing, and 2×16 over pre-broadcast A was its best variant (see defaultTuning).
