@@ -3,7 +3,7 @@
  * in float32, one rounding per op, so it equals Math.fround after every op bit for bit, whatever range a
  * call covers (the leftover elements run on lane 0 of the same code); a fused loop of + − × ÷ √ and
  * comparisons in wasm equals the unfused JS loops (each op stored as float32) bit for bit; loops with ops
- * the kernel lacks stay in JS; Adam's update runs in wasm after its gradient's product. The float64
+ * the kernel lacks stay in JS; Adam's update runs in its gradient's product kernel, on each tile. The float64
  * comparisons of these loops, gradients included, are in ops.test.ts (large loops).
  */
 import { compile, Graph, optim, type Tensor } from "adjoint";
@@ -174,27 +174,39 @@ describe.runIf(simdAvailable())("wasm SIMD elementwise kernels", () => {
     expect(k.source).toMatch(/Math\.exp/);
   });
 
-  it("Adam's update runs in wasm right after the product computing its gradient, on 1 and 2 threads alike", async () => {
+  it("Adam's update runs in the product's kernel on each tile, or in wasm after it: the same bits, on 1 and 2 threads", async () => {
     const runs = await Promise.all(
-      [1, 2].map(async (threads) => {
-        const m = mlp([64, 96, 10], 16);
-        const u = optim.adam({ lr: 0.01 }).minimize(m.loss);
-        const k = compile({ loss: u.loss! }, { updates: u.updates, threads, threadMinMacs: 0, cache: false });
-        await k.whenReady();
-        return { m, k };
-      }),
+      [1, 2].flatMap((threads) =>
+        [true, false].map(async (tileEpilogues) => {
+          const m = mlp([64, 96, 10], 16);
+          const u = optim.adam({ lr: 0.01 }).minimize(m.loss);
+          const k = compile(
+            { loss: u.loss! },
+            { updates: u.updates, threads, threadMinMacs: 0, cache: false, tileEpilogues },
+          );
+          await k.whenReady();
+          return { m, k };
+        }),
+      ),
     );
-    const [one, two] = runs;
-    // W0's gradient [96, 64] (6,144 elements): product, then the kernel over all of it (one thread) or
-    // over each slice's rows (two threads).
-    expect(one.k.source).toMatch(/wasm\.mm\d+\(\);\s*wasm\.ew\d+\(0, 6144\);/);
-    expect(two.k.jobsSource).toMatch(/wasm\.mm\d+_\d+\(\);\s*wasm\.ew\d+\(\d+, \d+\);/);
+    const [one, oneLoop, two, twoLoop] = runs;
+    // W0's gradient [96, 64] (6,144 elements): fused, the kernel stores m, v and W0 itself (over each
+    // slice's tiles on two threads); else the product, then the elementwise kernel over all of it (one
+    // thread) or over each slice's rows (two threads).
+    expect(one.k.wasmListing).toMatch(/epilogue: fused elementwise loop of \d+ ops on each tile/);
+    expect(one.k.source).not.toMatch(/wasm\.ew\d+\(0, 6144\);/);
+    expect(two.k.wasmListing).toMatch(/;; wasm\.mm\d+_\d+\n[\s\S]*fused elementwise loop/);
+    expect(oneLoop.k.wasmListing).not.toMatch(/fused elementwise loop/);
+    expect(oneLoop.k.source).toMatch(/wasm\.mm\d+\(\);\s*wasm\.ew\d+\(0, 6144\);/);
+    expect(twoLoop.k.jobsSource).toMatch(/wasm\.mm\d+_\d+\(\);\s*wasm\.ew\d+\(\d+, \d+\);/);
     const params = (m: (typeof runs)[number]["m"]): Tensor[] => m.params;
     for (let s = 0; s < 3; s++) for (const r of runs) r.k.run(r.m.feeds);
-    expect(two.k.outputs.loss[0]).toBe(one.k.outputs.loss[0]);
-    params(one.m).forEach((p, i) => {
-      expect(bits(params(two.m)[i].value), p.name).toEqual(bits(p.value));
-    });
+    for (const r of runs.slice(1)) {
+      expect(r.k.outputs.loss[0]).toBe(one.k.outputs.loss[0]);
+      params(one.m).forEach((p, i) => {
+        expect(bits(params(r.m)[i].value), p.name).toEqual(bits(p.value));
+      });
+    }
     for (const r of runs) await r.k.dispose();
   });
 

@@ -37,6 +37,12 @@ export interface CompileOptions {
   /** Run matmuls in generated WebAssembly SIMD kernels where they fit (default: when the engine has SIMD). */
   wasm?: boolean;
   /**
+   * Run a product's elementwise epilogue (an optimizer's update of the weight whose gradient it is) inside
+   * its wasm kernel, on each register tile while it is in registers (default true); false runs it as a
+   * loop over the stored product. Both give the same bits.
+   */
+  tileEpilogues?: boolean;
+  /**
    * Split the large products (and their fused epilogues) and the large loops (elementwise groups,
    * reductions over their kept dims, window copies) over this many threads: the main thread and
    * threads − 1 workers on the graph's shared memory. Results are bit-identical to one thread. Default 1.
@@ -107,6 +113,7 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.passes ?? {},
     options.reuse ?? true,
     options.wasm ?? true,
+    options.tileEpilogues ?? true,
     options.threads ?? 1,
     options.threadMinMacs ?? null,
     options.threadMinElements ?? null,
@@ -134,7 +141,9 @@ export function compile(outputs: Record<string, Tensor> | Tensor, options: Compi
     options.wasm === false
       ? {}
       : {
-          matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels),
+          matmul: wasmMatmulRenderer(RENDERERS.matmul, wasmKernels, {
+            tileEpilogues: options.tileEpilogues ?? true,
+          }),
           elementwise: wasmElementwiseRenderer(RENDERERS.elementwise),
           copy: wasmCopyRenderer(RENDERERS.copy),
           reduce: wasmReduceRenderer(RENDERERS.reduce),

@@ -57,6 +57,19 @@ export function elementwiseKernel(
   known: ReadonlyMap<number, number> = new Map(),
   byRows = false,
 ): ElementwiseKernel | null {
+  const spec = elementwiseSpec(ctx, shape, members, outputs, known, byRows);
+  return spec ? buildElementwiseKernel(ctx, spec) : null;
+}
+
+/** The lane spec of such a loop (what elementwiseKernel builds, or a matmul fuses), or null. */
+export function elementwiseSpec(
+  ctx: RenderContext,
+  shape: Shape,
+  members: readonly number[],
+  outputs: readonly number[],
+  known: ReadonlyMap<number, number> = new Map(),
+  byRows = false,
+): ElementwiseSpec | null {
   const count = sizeOf(shape);
   if (!simdAvailable() || count < WASM_ELEMENTWISE_MIN) return null;
   let spec = laneSpec(ctx, shape, members, outputs, known);
@@ -66,7 +79,12 @@ export function elementwiseKernel(
     if (sizeOf(shape.slice(split)) < WASM_ELEMENTWISE_MIN_ROW) break;
     spec = laneSpec(ctx, shape, members, outputs, known, split);
   }
-  if (!spec || hazard(spec)) return null;
+  return !spec || hazard(spec) ? null : spec;
+}
+
+/** Compiles the loop's kernel and registers it as wasm.ewN. */
+export function buildElementwiseKernel(ctx: RenderContext, spec: ElementwiseSpec): ElementwiseKernel {
+  const count = spec.count;
   const name = `ew${ctx.externals.size}`;
   const built = buildElementwiseModule(spec);
   const module = new wasmApi.Module(built.encode());

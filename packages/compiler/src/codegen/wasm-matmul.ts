@@ -2,8 +2,8 @@
  * The wasm renderer of a matmul group: the product runs in a WebAssembly SIMD kernel generated for this
  * exact shape and orientation, on the graph's own memory (no copies); the step calls it like Math.exp.
  * A bias add and a relu run inside the kernel (kernel-epilogue.ts); any other epilogue the fusion pass
- * chose (a relu's mask, an optimizer update...) runs as one loop over the product, in wasm SIMD where
- * wasm-elementwise.ts can, else in JS. Falls back to the JS renderers where the operands'
+ * chose (a relu's mask, an optimizer update...) runs in wasm SIMD where wasm-elementwise.ts can, inside
+ * the kernel on each tile (wasm/fused-epilogue.ts) or else as one loop over the product, else in JS. Falls back to the JS renderers where the operands'
  * layout is not one the kernel reads (row-major or transposed).
  */
 import { id, member, num, sizeOf } from "@adjoint/core";
@@ -22,7 +22,14 @@ import { affine, call, constDecl, exprStmt, load, type Stmt } from "./ast";
 import type { RenderContext, Renderer } from "./context";
 import { renderElementwiseOver } from "./elementwise";
 import { kernelEpilogue } from "./kernel-epilogue";
-import { callKernel, elementwiseKernel, shareWithWorkers, sliceCalls } from "./wasm-elementwise";
+import type { ElementwiseSpec } from "../wasm/elementwise";
+import {
+  buildElementwiseKernel,
+  callKernel,
+  elementwiseSpec,
+  shareWithWorkers,
+  sliceCalls,
+} from "./wasm-elementwise";
 import { contiguous, type DimSlice } from "./loops";
 import { matmulGeometry } from "./matmul-js";
 import { forkJoin, splitMatmul } from "./parallel";
@@ -41,7 +48,11 @@ export interface WasmKernelInfo {
   listing: () => string;
 }
 
-export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]): Renderer {
+export function wasmMatmulRenderer(
+  fallback: Renderer,
+  kernels: WasmKernelInfo[],
+  options: { tileEpilogues: boolean } = { tileEpilogues: true },
+): Renderer {
   return (g: Group, ctx: RenderContext) => {
     const spec = specFor(g, ctx);
     if (!spec) return fallback(g, ctx);
@@ -59,11 +70,16 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
     // Without a JS epilogue, the kernel writes the stored output itself; otherwise into a region of its own.
     if (!direct) spec.cOffset = memory.allocate(sizeOf(mm.shape));
     else if (!inKernel) spec.cOffset = ctx.plan.location.get(g.root!)! * 4;
-    const parts = parallel ? splitMatmul(spec, ctx.parallel!.slices, mm.shape.length) : null;
-    // The epilogue over the product in wasm SIMD where it can be (wasm-elementwise.ts), else a JS loop.
+    // The epilogue over the product in wasm SIMD where it can be (wasm-elementwise.ts): on each register
+    // tile inside the kernel (fused-epilogue.ts) or as a loop over the stored product; else a JS loop.
     const members = g.nodes.filter((x) => x !== g.root);
     const product = new Map([[g.root!, spec.cOffset / 4]]);
-    const simd = direct ? null : elementwiseKernel(ctx, mm.shape, members, g.outputs, product);
+    const lanes = direct ? null : elementwiseSpec(ctx, mm.shape, members, g.outputs, product);
+    const fused = lanes !== null && options.tileEpilogues && fusable(g, ctx, spec, lanes);
+    if (fused)
+      spec.fused = { elementwise: lanes, product: productOperand(lanes, spec)!, productOffset: spec.cOffset };
+    const simd = lanes && !fused ? buildElementwiseKernel(ctx, lanes) : null;
+    const parts = parallel ? splitMatmul(spec, ctx.parallel!.slices, mm.shape.length) : null;
     if (simd && parts) shareWithWorkers(ctx, simd);
     if (parallel && !parts) spec.packOffset = memory.allocate(Math.ceil(packBytes(spec) / 4));
     // One kernel per slice, each with a pack scratch of its own (two threads may run two slices at once);
@@ -83,7 +99,7 @@ export function wasmMatmulRenderer(fallback: Renderer, kernels: WasmKernelInfo[]
             ? sliceCalls(simd, mm.shape, part.slice)
             : [callKernel(simd, num(0), num(simd.count))]),
         );
-      else if (!direct) stmts.push(...epilogue(g, ctx, spec.cOffset / 4, part.slice));
+      else if (!direct && !fused) stmts.push(...epilogue(g, ctx, spec.cOffset / 4, part.slice));
       return stmts;
     });
     if (!parts) return slices[0];
@@ -113,6 +129,44 @@ function inKernelEpilogue(g: Group, ctx: RenderContext, spec: MatmulSpec): boole
   if (cOverlapsOperand(candidate)) return false;
   Object.assign(spec, candidate);
   return true;
+}
+
+/** The elementwise loop's operand that reads the product (at its offset, per element), if any. */
+function productOperand(lanes: ElementwiseSpec, spec: MatmulSpec): number | undefined {
+  const i = lanes.operands.findIndex((o) => !o.broadcast && o.offset === spec.cOffset);
+  return i < 0 ? undefined : i;
+}
+
+/**
+ * Fuse an epilogue into the tiles only while the arrays it reads and writes (the product aside) total at
+ * most this many bytes. The tiles visit them in column strips 12 floats wide, a row apart (ldc), which the
+ * hardware prefetchers do not follow; the loop over the stored product streams them. Measured on the
+ * Intel Xeon of 2026-12-06 (2 MB of L2 per core; benchmarks/src/tile-epilogues.ts): W3's Adam on its
+ * first layer (m, v and W, 1.2 MB) ran 1.00× on one thread and 1.16× on two (one pass less, one slice
+ * hand-over less), W4's momentum updates (v and W, 6.4 and 8 MB) 0.92× on one and two.
+ */
+export const TILE_EPILOGUE_MAX_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Whether the kernel can run the epilogue loop on its tiles: a flat loop that reads the product, a tile
+ * kernel (not the dot kernel), the product itself not stored, no output in the bytes of A or B (other
+ * tiles, and other threads' slices, read those after this tile's outputs are stored), and arrays small
+ * enough to stay in cache between the tiles that touch them (TILE_EPILOGUE_MAX_BYTES).
+ */
+function fusable(g: Group, ctx: RenderContext, spec: MatmulSpec, lanes: ElementwiseSpec): boolean {
+  const arrays = new Set([
+    ...lanes.operands.filter((o) => !o.broadcast && o.offset !== spec.cOffset).map((o) => o.offset),
+    ...lanes.stores.map((s) => s.offset),
+  ]);
+  return (
+    arrays.size * lanes.count * 4 <= TILE_EPILOGUE_MAX_BYTES &&
+    !spec.dot &&
+    !spec.accumulate &&
+    lanes.rows === undefined &&
+    productOperand(lanes, spec) !== undefined &&
+    !g.outputs.includes(g.root!) &&
+    !epilogueWritesOperand(g, ctx, spec)
+  );
 }
 
 /** Whether C shares bytes with A, B or the bias (the kernel reads those after storing parts of C). */

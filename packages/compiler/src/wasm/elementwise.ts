@@ -12,25 +12,12 @@
  * its own per row (a batch norm's mean per channel, broadcast along the row, or a bias along it), found
  * from the row's indices over the outer dims; the leftover elements of each row run on lane 0 as above.
  */
-import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./encoder";
+import { FunctionBuilder, I32, ModuleBuilder } from "./encoder";
+import { type LaneExpr, laneCode } from "./lane-code";
+
+export type { LaneExpr, LaneMask } from "./lane-code";
 
 export const ELEMENTWISE_EXPORT = "run";
-
-/** What a member computes, per lane: an expression over operands, earlier members and constants. */
-export type LaneExpr =
-  | { kind: "operand"; index: number }
-  | { kind: "member"; index: number }
-  | { kind: "const"; value: number }
-  | { kind: "unary"; op: "neg" | "sqrt" | "abs"; x: LaneExpr }
-  | { kind: "binary"; op: "add" | "sub" | "mul" | "div" | "min" | "max"; a: LaneExpr; b: LaneExpr }
-  /** mask ? whenTrue : whenFalse, the mask a comparison of two values. */
-  | { kind: "select"; test: LaneMask; whenTrue: LaneExpr; whenFalse: LaneExpr };
-
-export interface LaneMask {
-  op: "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-  a: LaneExpr;
-  b: LaneExpr;
-}
 
 export interface ElementwiseSpec {
   /** Elements in the whole loop (a call computes [lo, hi) of them, or of the rows). */
@@ -48,24 +35,6 @@ export interface ElementwiseSpec {
   stores: Array<{ member: number; offset: number }>;
 }
 
-const BINARY = {
-  add: "f32x4Add",
-  sub: "f32x4Sub",
-  mul: "f32x4Mul",
-  div: "f32x4Div",
-  min: "f32x4Min",
-  max: "f32x4Max",
-} as const;
-const UNARY = { neg: "f32x4Neg", sqrt: "f32x4Sqrt", abs: "f32x4Abs" } as const;
-const COMPARE = {
-  eq: "f32x4Eq",
-  ne: "f32x4Ne",
-  lt: "f32x4Lt",
-  le: "f32x4Le",
-  gt: "f32x4Gt",
-  ge: "f32x4Ge",
-} as const;
-
 export function buildElementwiseModule(spec: ElementwiseSpec): ModuleBuilder {
   const fn = new FunctionBuilder(ELEMENTWISE_EXPORT, [
     ["lo", I32],
@@ -77,64 +46,12 @@ export function buildElementwiseModule(spec: ElementwiseSpec): ModuleBuilder {
   const end = fn.local("end", I32);
   const zero = fn.local("zero", I32);
 
-  // Broadcast operands and constants, one v128 local each, filled before the loops.
-  const constant = new Map<number, number>(); // by float32 bit pattern (so -0 is not +0)
-  const bits = (value: number) => new Uint32Array(new Float32Array([value]).buffer)[0];
-  const broadcast = new Map<number, number>();
-  const collect = (e: LaneExpr): void => {
-    if (e.kind === "const" && !constant.has(bits(e.value)))
-      constant.set(bits(e.value), fn.local(`c${constant.size}`, V128));
-    if (e.kind === "operand" && spec.operands[e.index].broadcast && !broadcast.has(e.index))
-      broadcast.set(e.index, fn.local(`bcast${e.index}`, V128));
-    if (e.kind === "unary") collect(e.x);
-    if (e.kind === "binary") {
-      collect(e.a);
-      collect(e.b);
-    }
-    if (e.kind === "select") [e.test.a, e.test.b, e.whenTrue, e.whenFalse].forEach(collect);
-  };
-  spec.members.forEach(collect);
-  const memberLocal = spec.members.map((_, i) => fn.local(`m${i}`, V128));
-  // Each contiguous operand is loaded once per iteration, before the members, into a local of its own.
-  const loaded = new Map<number, number>();
-  spec.operands.forEach((o, i) => {
-    if (!o.broadcast) loaded.set(i, fn.local(`x${i}`, V128));
-  });
-  for (const [pattern, local] of constant)
-    fn.f32Const(new Float32Array(new Uint32Array([pattern]).buffer)[0])
-      .f32x4Splat()
-      .set(local);
+  // Broadcast operands and constants, one v128 local each, filled before the loops; each contiguous
+  // operand is loaded once per iteration, before the members, into a local of its own.
+  const code = laneCode(fn, spec.operands, spec.members);
+  const { broadcast, loaded, memberLocal } = code;
+  code.emitConstants();
 
-  const push = (e: LaneExpr): void => {
-    switch (e.kind) {
-      case "operand":
-        fn.get(broadcast.get(e.index) ?? loaded.get(e.index)!);
-        return;
-      case "member":
-        fn.get(memberLocal[e.index]);
-        return;
-      case "const":
-        fn.get(constant.get(bits(e.value))!);
-        return;
-      case "unary":
-        push(e.x);
-        fn[UNARY[e.op]]();
-        return;
-      case "binary":
-        push(e.a);
-        push(e.b);
-        fn[BINARY[e.op]]();
-        return;
-      case "select":
-        push(e.whenTrue);
-        push(e.whenFalse);
-        push(e.test.a);
-        push(e.test.b);
-        fn[COMPARE[e.test.op]]();
-        fn.v128Bitselect();
-        return;
-    }
-  };
   /**
    * One iteration: four lanes, or lane 0 alone. `at(i)` pushes the byte address of operand i's element
    * (minus the returned immediate offset); `storeAt` the same for the stores.
@@ -146,10 +63,7 @@ export function buildElementwiseModule(spec: ElementwiseSpec): ModuleBuilder {
       else fn.v128Load32Zero(offset);
       fn.set(local);
     }
-    spec.members.forEach((m, i) => {
-      push(m);
-      fn.set(memberLocal[i]);
-    });
+    code.emitMembers();
     for (const s of spec.stores) {
       const offset = storeAt(s.offset);
       fn.get(memberLocal[s.member]);

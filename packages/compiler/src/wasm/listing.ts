@@ -26,6 +26,10 @@ export function listMatmul(spec: MatmulSpec, tuning?: Partial<MatmulTuning>): st
       ? undefined
       : `bias @${spec.biasOffset} (one per ${spec.biasPerRow ? "row" : "column"})`,
     spec.activation === "relu" ? "relu" : undefined,
+    spec.fused
+      ? `fused elementwise loop of ${spec.fused.elementwise.members.length} ops on each tile, storing @` +
+        `${spec.fused.elementwise.stores.map((s) => s.offset).join(", @")} instead of C`
+      : undefined,
   ].filter((part) => part !== undefined);
   const kernelLines = plan.dot
     ? [

@@ -50,6 +50,7 @@ export function buildMatmulModule(plan: MatmulPlan): ModuleBuilder {
     cRowStride: ldc * 4,
     fma: spec.fma,
     relu: spec.activation === "relu",
+    fused: spec.fused,
   });
   const biasAxis: BiasAxis = spec.biasOffset === undefined ? "none" : spec.biasPerRow ? "rows" : "columns";
   const rowBias = biasAxis === "rows";

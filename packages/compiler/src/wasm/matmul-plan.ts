@@ -2,6 +2,7 @@
  * The blocking plan of a generated matmul: tile shape, cache blocks, edge sizes, scratch layout and the
  * memory extent. Everything here is a compile-time constant of the generated module.
  */
+import { type FusedEpilogue, fusedSpans } from "./fused-epilogue";
 
 export interface MatmulBatch {
   count: number;
@@ -57,6 +58,11 @@ export interface MatmulSpec {
    * (dotKernelFits), so that the slices of a product split over threads run the kernel of the whole.
    */
   dot?: boolean;
+  /**
+   * An elementwise loop over C run by the kernel on each tile (fused-epilogue.ts) in place of a bias or
+   * relu: C is then written only with the partial sums of earlier K blocks, the loop's outputs instead.
+   */
+  fused?: FusedEpilogue;
 }
 
 /**
@@ -91,6 +97,7 @@ function dotKernelRuns(spec: MatmulSpec): boolean {
     spec.lda === undefined &&
     spec.biasOffset === undefined &&
     (spec.activation ?? "none") === "none" &&
+    spec.fused === undefined &&
     spec.k >= DOT_MIN_K
   );
 }
@@ -252,6 +259,12 @@ function foldBroadcastBatch(spec: MatmulSpec): { m: number; batch: MatmulBatch }
 
 function validate(spec: MatmulSpec, tuning: MatmulTuning): void {
   const { m, n, k } = spec;
+  if (spec.fused) {
+    if (spec.biasOffset !== undefined || (spec.activation ?? "none") !== "none" || spec.accumulate) {
+      throw new Error("matmul: a fused elementwise epilogue replaces bias, activation and accumulate");
+    }
+    if (spec.fused.elementwise.rows) throw new Error("matmul: a fused elementwise epilogue must be flat");
+  }
   const positiveIntegers = { m, n, k, batchCount: spec.batch?.count ?? 1, ...tuning };
   const leading = { lda: [spec.lda, m], ldb: [spec.ldb, n], ldc: [spec.ldc, n] } as const;
   for (const [name, [value, least]] of Object.entries(leading)) {
@@ -308,6 +321,7 @@ export function operandSpans(plan: MatmulPlan): Array<[string, number, number]> 
     ["C", spec.cOffset, spec.cOffset + last * batch.cStride + extentC(spec, m)],
   ];
   if (spec.biasOffset !== undefined) spans.push(["bias", spec.biasOffset, spec.biasOffset + biasBytes(spec)]);
+  if (spec.fused) spans.push(...fusedSpans(spec.fused));
   return spans;
 }
 
@@ -362,7 +376,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
   const packedAOffset = spec.packOffset + packedBBytes;
   const singleBlocks = nBlocks.full + kBlocks.full === 2 && nBlocks.remainder + kBlocks.remainder === 0;
   const hoistPackB = !dot && batch.count > 1 && batch.bStride === 0 && singleBlocks;
-  const epilogue = spec.biasOffset !== undefined || spec.activation === "relu";
+  const epilogue = spec.biasOffset !== undefined || spec.activation === "relu" || spec.fused !== undefined;
 
   const last = batch.count - 1;
   const memoryEnd = Math.max(
@@ -371,6 +385,7 @@ export function planMatmul(spec: MatmulSpec, tuningOverrides: Partial<MatmulTuni
     spec.cOffset + last * batch.cStride + extentC(spec, m),
     spec.biasOffset === undefined ? 0 : spec.biasOffset + biasBytes(spec),
     packedAOffset + packedABytes,
+    ...(spec.fused ? fusedSpans(spec.fused).map(([, , end]) => end) : []),
   );
   return {
     spec,

@@ -1,5 +1,6 @@
 import { loadLanes, range, storeLanes } from "./emit-helpers";
 import { FunctionBuilder, I32, V128 } from "./encoder";
+import { emitFusedEpilogue, type FusedEpilogue } from "./fused-epilogue";
 
 /**
  * The register-tile kernel: C[rows × cols] (+)= Ã[rows × kc] · B̃[kc × tileCols] with every accumulator in a
@@ -32,6 +33,8 @@ export interface MicrokernelShape {
   cRowStride: number;
   fma: boolean;
   relu: boolean;
+  /** An elementwise epilogue that consumes the tile on the last K block instead of storing it as C. */
+  fused?: FusedEpilogue;
 }
 
 export function microkernelName(shape: MicrokernelShape): string {
@@ -108,6 +111,23 @@ export function emitMicrokernel(shape: MicrokernelShape, bias: BiasAxis): Functi
   }
   fn.end();
 
+  const storeC = () => {
+    for (let r = 0; r < shape.rows; r++) {
+      for (let v = 0; v < vectors; v++) {
+        storeLanes(fn, c, r * shape.cRowStride + v * 16, lanesOf(v), acc[r]![v]!);
+      }
+    }
+  };
+  if (shape.fused) {
+    // The last K block hands the tile to the epilogue; earlier ones store their partial sums in C.
+    fn.get(flags).i32Const(EPILOGUE).i32And().if();
+    emitFusedEpilogue(fn, shape.fused, shape, acc, c, scratch);
+    fn.else();
+    storeC();
+    fn.end();
+    return fn;
+  }
+
   if (bias !== "none" || shape.relu) {
     fn.get(flags).i32Const(EPILOGUE).i32And().if();
     if (bias === "rows") {
@@ -135,10 +155,6 @@ export function emitMicrokernel(shape: MicrokernelShape, bias: BiasAxis): Functi
     fn.end();
   }
 
-  for (let r = 0; r < shape.rows; r++) {
-    for (let v = 0; v < vectors; v++) {
-      storeLanes(fn, c, r * shape.cRowStride + v * 16, lanesOf(v), acc[r]![v]!);
-    }
-  }
+  storeC();
   return fn;
 }
