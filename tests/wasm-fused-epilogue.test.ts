@@ -191,14 +191,16 @@ describe.runIf(simdAvailable())("the matmul kernel's fused elementwise epilogue"
       for (const batch of [{ count: 3 }, { count: 4, sumIntoC: true }]) {
         const c: Case = { m: 10, n: 30, k: 20, fma, batch, tuning: { kBlock: 8 } };
         const [unfused, fused] = [run(c, false), run(c, true)];
-        fused.outputs.forEach((out, i) =>
-          expect(out, `${JSON.stringify(c)} ${i}`).toEqual(unfused.outputs[i]),
-        );
+        for (const [i, out] of fused.outputs.entries()) {
+          expect(out, `${JSON.stringify(c)} ${i}`).toEqual(unfused.outputs[i]);
+        }
       }
       for (const slices of [2, 3]) {
         const c: Case = { m: 29, n: 41, k: 66, fma, transA: true };
         const [whole, split] = [run(c, true), run(c, true, slices)];
-        split.outputs.forEach((out, i) => expect(out, `${slices} slices ${i}`).toEqual(whole.outputs[i]));
+        for (const [i, out] of split.outputs.entries()) {
+          expect(out, `${slices} slices ${i}`).toEqual(whole.outputs[i]);
+        }
         expect(split.outputs[0]).toEqual(run(c, false).outputs[0]);
       }
     }

@@ -42,7 +42,7 @@ const COMPARE = {
 } as const;
 
 const bitsOf = (value: number) => new Uint32Array(new Float32Array([value]).buffer)[0]!;
-const valueOf = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0]!;
+const floatOf = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0]!;
 
 export interface LaneCode {
   /** v128 local of each broadcast operand (by operand index), for the caller to fill with its splat. */
@@ -119,7 +119,7 @@ export function laneCode(
     loaded,
     memberLocal,
     emitConstants() {
-      for (const [pattern, local] of constant) fn.f32Const(valueOf(pattern)).f32x4Splat().set(local);
+      for (const [pattern, local] of constant) fn.f32Const(floatOf(pattern)).f32x4Splat().set(local);
     },
     emitMembers() {
       members.forEach((m, i) => {
