@@ -118,11 +118,15 @@ describe("fusion", () => {
     const u = optim.adam({ lr: 0.01 }).minimize(m.loss);
     const k = compile({ loss: u.loss! }, { updates: u.updates });
     const groups = [...groupsOf(k.programText).values()];
-    // m, v and the weight itself (its last op, a sub) come out of the one loop over the gradient: the
-    // bias corrections (scalars of the step count) run at the start, so nothing splits the update in two.
-    const weightUpdates = groups.filter((ops) => ops[0] === "matmul" && ops.at(-1) === "sub");
+    // m, v (stored flushed of subnormals) and the weight itself (a sub) come out of the one loop over the
+    // gradient: the bias corrections (scalars of the step count) run at the start, so nothing splits the
+    // update in two.
+    const weightUpdates = groups.filter((ops) => ops[0] === "matmul" && ops.includes("sub"));
     expect(weightUpdates).toHaveLength(2);
-    for (const ops of weightUpdates) expect(ops.filter((op) => op === "sqrt")).toHaveLength(1);
+    for (const ops of weightUpdates) {
+      expect(ops.filter((op) => op === "sqrt")).toHaveLength(1);
+      expect(ops.filter((op) => op === "flushSubnormal")).toHaveLength(2);
+    }
     // Nor a pass of its own for p − (lr / (1 − β1^t))·u (how the step ran before).
     expect(groups).not.toContainEqual(["mul", "sub"]);
   });

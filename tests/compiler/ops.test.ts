@@ -65,6 +65,7 @@ describe("elementwise unary ops", () => {
   const kinked: [string, (x: Tensor) => Tensor][] = [
     ["relu", (x) => x.relu()],
     ["abs", (x) => x.abs()],
+    ["flushSubnormal", (x) => x.flushSubnormal()],
     ["leakyRelu", (x) => x.leakyRelu(0.1)],
     // sign and step have no gradient: multiplied by x, so that the product has one (sign(x)·x = |x|).
     ["sign (times x)", (x) => x.sign().mul(x)],
@@ -157,6 +158,7 @@ describe("elementwise ops over large loops (wasm SIMD kernels), with broadcastin
     ["square", (x) => x.square(), KINK],
     ["relu", (x) => x.relu(), KINK],
     ["abs", (x) => x.abs(), KINK],
+    ["flushSubnormal", (x) => x.flushSubnormal(), KINK],
     ["leakyRelu", (x) => x.leakyRelu(0.1), KINK],
     ["step (times x)", (x) => step(x, 0.5).mul(x), KINK],
     ["sqrt", (x) => x.sqrt(), POSITIVE],

@@ -56,6 +56,7 @@ describe("requiresGrad propagation", () => {
     ["sigmoid", (t) => t.sigmoid()],
     ["relu", (t) => t.relu()],
     ["abs", (t) => t.abs()],
+    ["flushSubnormal", (t) => t.flushSubnormal()],
     ["square", (t) => t.square()],
     ["pow", (t) => t.pow(3)],
     ["sin", (t) => t.sin()],

@@ -4,6 +4,7 @@
  */
 import {
   abs,
+  flushSubnormal,
   add,
   broadcastTo,
   concat,
@@ -64,6 +65,7 @@ describe("unary elementwise ops: gradients match finite differences", () => {
     ["sigmoid", sigmoid, { low: -3, high: 3 }],
     ["relu", relu, { minAbs: 0.1 }],
     ["abs", abs, { minAbs: 0.1 }],
+    ["flushSubnormal", flushSubnormal, {}],
     ["square", square, {}],
     ["pow(3)", (x) => pow(x, 3), {}],
     ["pow(2)", (x) => pow(x, 2), {}],

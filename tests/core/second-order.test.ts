@@ -10,6 +10,7 @@
  */
 import {
   abs,
+  flushSubnormal,
   add,
   broadcastTo,
   concat,
@@ -96,6 +97,7 @@ describe("unary elementwise ops: gradient of gradient matches finite differences
     ["sigmoid", sigmoid, { low: -3, high: 3 }, true],
     ["relu", relu, { minAbs: 0.1 }, false],
     ["abs", abs, { minAbs: 0.1 }, false],
+    ["flushSubnormal", flushSubnormal, {}, false],
     ["square", square, {}, true],
     ["pow(3)", (x) => pow(x, 3), {}, true],
     ["pow(2)", (x) => pow(x, 2), {}, true],

@@ -20,6 +20,7 @@ export {
   div,
   equal,
   exp,
+  flushSubnormal,
   gelu,
   leakyRelu,
   log,

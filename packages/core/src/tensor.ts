@@ -153,6 +153,10 @@ export class Tensor {
   abs(): Tensor {
     return ops.abs(this);
   }
+  /** x, or 0 where |x| < 2⁻¹²⁶ (a float32 subnormal). */
+  flushSubnormal(): Tensor {
+    return ops.flushSubnormal(this);
+  }
   /** Elementwise x². */
   square(): Tensor {
     return ops.square(this);

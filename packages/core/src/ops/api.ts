@@ -73,6 +73,8 @@ export const sigmoid = (x: Tensor) => unary("sigmoid", x);
 export const relu = (x: Tensor) => unary("relu", x);
 /** Elementwise |x|. */
 export const abs = (x: Tensor) => unary("abs", x);
+/** x, or 0 where |x| < 2⁻¹²⁶ (a float32 subnormal): flush-to-zero as an op. */
+export const flushSubnormal = (x: Tensor) => unary("flushSubnormal", x);
 /** Elementwise x². */
 export const square = (x: Tensor) => unary("square", x);
 /** Elementwise xᵖ for a finite constant exponent p. */

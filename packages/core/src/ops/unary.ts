@@ -69,6 +69,21 @@ defineUnary({
   vjp: (g, x) => g.mul(x.sign()),
 });
 
+/** 2⁻¹²⁶, the smallest normal float32: below it in magnitude a float32 is subnormal. */
+export const FLOAT32_MIN_NORMAL = 2 ** -126;
+
+defineUnary({
+  name: "flushSubnormal",
+  // x, or 0 where |x| is below float32's normal range (the FTZ that XLA and TensorFlow set on CPU, as an
+  // op): an optimizer's decaying state (a dead unit's Adam moment) would otherwise sit at a subnormal fixed
+  // point, 0.9 · 4·2⁻¹⁴⁹ rounding back to 4·2⁻¹⁴⁹, and every op on it take a microcode assist on Intel
+  // cores (W3 ran 1.37 → 0.77 ms per step once they were zero).
+  scalar: (x) => (Math.abs(x) < FLOAT32_MIN_NORMAL ? 0 : x),
+  js: (x) => cond(bin("<", math("abs", x), num(FLOAT32_MIN_NORMAL)), num(0), x),
+  // The identity's: the op moves a value by less than 2⁻¹²⁶, never more.
+  vjp: (g) => g,
+});
+
 defineUnary({
   name: "square",
   scalar: (x) => x * x,

@@ -27,6 +27,14 @@ export interface CommonOptions {
    * g ← g·min(1, maxNorm/(‖g‖ + 1e−6)), ‖g‖ over all the params' gradients together.
    */
   clipGradNorm?: number;
+  /**
+   * Store the optimizer's state (moments, averages, momentum buffers) with float32 subnormals flushed to
+   * zero (default true), as XLA and TensorFlow run on CPU with FTZ set. A state decaying towards 0 (a dead
+   * unit's Adam moment) otherwise settles on a subnormal fixed point, where every op on it costs a microcode
+   * assist on Intel cores (W3: 1.37 → 0.77 ms per step on an Intel Xeon). The values flushed are below
+   * 2⁻¹²⁶; false keeps torch's arithmetic exactly.
+   */
+  flushSubnormals?: boolean;
 }
 
 /** An optimizer's update as graph nodes: the assign nodes of one step, the lr buffer, the state buffers. */
@@ -79,6 +87,7 @@ export abstract class Optimizer {
   abstract readonly name: string;
   readonly lr: LearningRate;
   readonly clipGradNorm: number | undefined;
+  readonly flushSubnormals: boolean;
   private readonly graphs = new Map<Graph, GraphState>();
   private readonly paramState = new Map<Tensor, Record<string, Tensor>>();
 
@@ -98,6 +107,7 @@ export abstract class Optimizer {
       }
     }
     this.clipGradNorm = options.clipGradNorm;
+    this.flushSubnormals = checkBool(where, "flushSubnormals", options.flushSubnormals ?? true);
   }
 
   /** The learning rate at step k (the schedule's a_k, or the constant). */
@@ -191,7 +201,9 @@ export abstract class Optimizer {
         const ctx = this.context(g, gs, p);
         const r = this.rule(p, grads[i], ctx);
         updates.push(assign(p, r.value));
-        for (const [name, value] of Object.entries(r.state)) updates.push(assign(ctx.state(name), value));
+        for (const [name, value] of Object.entries(r.state)) {
+          updates.push(assign(ctx.state(name), this.flushSubnormals ? value.flushSubnormal() : value));
+        }
       });
     });
     if (gs.step) {
@@ -271,8 +283,12 @@ export function checkBool(where: string, name: string, v: unknown): boolean {
   return v;
 }
 
+/** The options of every optimizer (CommonOptions). */
+const COMMON_KEYS = ["lr", "clipGradNorm", "flushSubnormals"];
+
 /** Refuses options the optimizer does not know (a typo would otherwise be silently ignored). */
-export function checkKeys(where: string, options: object, known: readonly string[]): void {
+export function checkKeys(where: string, options: object, own: readonly string[]): void {
+  const known = [...new Set([...own, ...COMMON_KEYS])];
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) throw new Error(`${where}: unknown option "${k}" (known: ${known.join(", ")})`);
   }
