@@ -171,7 +171,9 @@ export function defaultTuning(fma: boolean): MatmulTuning {
         tileRows: 3,
         tileCols: 12,
         kBlock: 512,
-        mBlock: 120, // multiples of 2, 3 and 4 rows, 8, 12 and 16 columns: a tile override alone stays valid
+        // Multiples of 2, 3 and 4 rows, 8, 12 and 16 columns: a tile override alone stays valid. 132 rows
+        // keep W4's 128-row products in one M block (2-3% faster than 120: no 8-row block re-reading B).
+        mBlock: 132,
         nBlock: 4080,
         broadcastA: false,
         packBPerPanel: true,
