@@ -3,8 +3,8 @@
  * exact shape and orientation, on the graph's own memory (no copies); the step calls it like Math.exp.
  * A bias add and a relu run inside the kernel (kernel-epilogue.ts); any other epilogue the fusion pass
  * chose (a relu's mask, an optimizer update...) runs in wasm SIMD where wasm-elementwise.ts can, inside
- * the kernel on each tile (wasm/fused-epilogue.ts) or else as one loop over the product, else in JS. Falls back to the JS renderers where the operands'
- * layout is not one the kernel reads (row-major or transposed).
+ * the kernel on each tile (wasm/fused-epilogue.ts) or as one loop over the product, else in JS. Falls back
+ * to the JS renderers where the operands' layout is not one the kernel reads (row-major or transposed).
  */
 import { id, member, num, sizeOf } from "@adjoint/core";
 import type { Group } from "../schedule/fuse";
@@ -23,6 +23,7 @@ import type { RenderContext, Renderer } from "./context";
 import { renderElementwiseOver } from "./elementwise";
 import { kernelEpilogue } from "./kernel-epilogue";
 import type { ElementwiseSpec } from "../wasm/elementwise";
+import type { FusedEpilogue } from "../wasm/fused-epilogue";
 import {
   buildElementwiseKernel,
   callKernel,
@@ -75,9 +76,8 @@ export function wasmMatmulRenderer(
     const members = g.nodes.filter((x) => x !== g.root);
     const product = new Map([[g.root!, spec.cOffset / 4]]);
     const lanes = direct ? null : elementwiseSpec(ctx, mm.shape, members, g.outputs, product);
-    const fused = lanes !== null && options.tileEpilogues && fusable(g, ctx, spec, lanes);
-    if (fused)
-      spec.fused = { elementwise: lanes, product: productOperand(lanes, spec)!, productOffset: spec.cOffset };
+    spec.fused = lanes && options.tileEpilogues ? tileEpilogue(g, ctx, spec, lanes) : undefined;
+    const fused = spec.fused !== undefined;
     const simd = lanes && !fused ? buildElementwiseKernel(ctx, lanes) : null;
     const parts = parallel ? splitMatmul(spec, ctx.parallel!.slices, mm.shape.length) : null;
     if (simd && parts) shareWithWorkers(ctx, simd);
@@ -131,12 +131,6 @@ function inKernelEpilogue(g: Group, ctx: RenderContext, spec: MatmulSpec): boole
   return true;
 }
 
-/** The elementwise loop's operand that reads the product (at its offset, per element), if any. */
-function productOperand(lanes: ElementwiseSpec, spec: MatmulSpec): number | undefined {
-  const i = lanes.operands.findIndex((o) => !o.broadcast && o.offset === spec.cOffset);
-  return i < 0 ? undefined : i;
-}
-
 /**
  * Fuse an epilogue into the tiles only while the arrays it reads and writes (the product aside) total at
  * most this many bytes. The tiles visit them in column strips 12 floats wide, a row apart (ldc), which the
@@ -148,25 +142,31 @@ function productOperand(lanes: ElementwiseSpec, spec: MatmulSpec): number | unde
 export const TILE_EPILOGUE_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
- * Whether the kernel can run the epilogue loop on its tiles: a flat loop that reads the product, a tile
- * kernel (not the dot kernel), the product itself not stored, no output in the bytes of A or B (other
- * tiles, and other threads' slices, read those after this tile's outputs are stored), and arrays small
- * enough to stay in cache between the tiles that touch them (TILE_EPILOGUE_MAX_BYTES).
+ * The epilogue loop as the kernel runs it on its tiles, when it can: a flat loop that reads the product
+ * (its operand at C's offset), a tile kernel (not the dot kernel), the product itself not stored, no output
+ * in the bytes of A or B (other tiles, and other threads' slices, read those after this tile's outputs are
+ * stored), and arrays small enough to stay in cache between the tiles that touch them.
  */
-function fusable(g: Group, ctx: RenderContext, spec: MatmulSpec, lanes: ElementwiseSpec): boolean {
+function tileEpilogue(
+  g: Group,
+  ctx: RenderContext,
+  spec: MatmulSpec,
+  lanes: ElementwiseSpec,
+): FusedEpilogue | undefined {
+  const product = lanes.operands.findIndex((o) => !o.broadcast && o.offset === spec.cOffset);
   const arrays = new Set([
-    ...lanes.operands.filter((o) => !o.broadcast && o.offset !== spec.cOffset).map((o) => o.offset),
+    ...lanes.operands.filter((o, i) => !o.broadcast && i !== product).map((o) => o.offset),
     ...lanes.stores.map((s) => s.offset),
   ]);
-  return (
+  const fits =
+    product >= 0 &&
     arrays.size * lanes.count * 4 <= TILE_EPILOGUE_MAX_BYTES &&
     !spec.dot &&
     !spec.accumulate &&
     lanes.rows === undefined &&
-    productOperand(lanes, spec) !== undefined &&
     !g.outputs.includes(g.root!) &&
-    !epilogueWritesOperand(g, ctx, spec)
-  );
+    !epilogueWritesOperand(g, ctx, spec);
+  return fits ? { elementwise: lanes, product, productOffset: spec.cOffset } : undefined;
 }
 
 /** Whether C shares bytes with A, B or the bias (the kernel reads those after storing parts of C). */
