@@ -140,6 +140,15 @@ describe("exportOnnx → ONNX Runtime", () => {
     }
   });
 
+  it("flushSubnormal lowers to Where(|x| < 2⁻¹²⁶, 0, x), exact in ONNX Runtime", async () => {
+    const g = new Graph();
+    const x = g.input("x", [8]);
+    const y = x.flushSubnormal();
+    const feed = new Float32Array([1e-40, -1e-40, 2 ** -126, -(2 ** -126), 2 ** -127, 1, -2.5, 0]);
+    const got = await runOrt(exportOnnx({ y }), { x: { data: feed, dims: [8] } });
+    expect(Array.from(got.y.data)).toEqual([0, 0, 2 ** -126, -(2 ** -126), 0, 1, -2.5, 0]);
+  });
+
   it("an output that is an input or is named twice gets an Identity", async () => {
     const g = new Graph();
     const x = g.input("x", [2, 2]);

@@ -99,6 +99,14 @@ const PRIMITIVES: Record<string, (t: Tensor) => Lowering> = {
       ctx.node("Where", [ctx.node("Greater", [x, zero]), ctx.float(1), below], [], out);
     },
   }),
+  flushSubnormal: (t) => ({
+    // x, or 0 where |x| < 2⁻¹²⁶ (ONNX has no flush-to-zero op).
+    reads: t.inputs,
+    emit(ctx, [x], out) {
+      const below = ctx.node("Less", [ctx.node("Abs", [x]), ctx.float(2 ** -126)]);
+      ctx.node("Where", [below, ctx.float(0), x], [], out);
+    },
+  }),
   gelu: (t) => ({
     // 0.5·x·(1 + tanh(c·(x + k·x³))): the tanh form Adjoint computes (ONNX's Gelu op is opset 20).
     reads: t.inputs,
