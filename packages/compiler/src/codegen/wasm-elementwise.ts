@@ -46,22 +46,10 @@ export interface ElementwiseKernel {
 export const WASM_ELEMENTWISE_MIN_ROW = 16;
 
 /**
- * The kernel computing `members` over `shape` and storing `outputs`, or null when the loop is one it
- * cannot run. `known`: values the loop reads that are not members, by float offset (a matmul's product).
+ * The lane spec of the loop computing `members` over `shape` and storing `outputs` (what
+ * buildElementwiseKernel compiles, or a matmul runs on its tiles), or null when it is one the kernel cannot
+ * run. `known`: values the loop reads that are not members, by float offset (a matmul's product).
  */
-export function elementwiseKernel(
-  ctx: RenderContext,
-  shape: Shape,
-  members: readonly number[],
-  outputs: readonly number[],
-  known: ReadonlyMap<number, number> = new Map(),
-  byRows = false,
-): ElementwiseKernel | null {
-  const spec = elementwiseSpec(ctx, shape, members, outputs, known, byRows);
-  return spec ? buildElementwiseKernel(ctx, spec) : null;
-}
-
-/** The lane spec of such a loop (what elementwiseKernel builds, or a matmul fuses), or null. */
 export function elementwiseSpec(
   ctx: RenderContext,
   shape: Shape,
@@ -134,8 +122,9 @@ export function sliceCalls(kernel: ElementwiseKernel, shape: Shape, slice: DimSl
 export function wasmElementwiseRenderer(fallback: Renderer): Renderer {
   return (g: Group, ctx: RenderContext) => {
     const shape = ctx.schedule.program.nodes[g.nodes[0]].shape;
-    const kernel = elementwiseKernel(ctx, shape, g.nodes, g.outputs, new Map(), true);
-    if (!kernel) return fallback(g, ctx);
+    const spec = elementwiseSpec(ctx, shape, g.nodes, g.outputs, new Map(), true);
+    if (!spec) return fallback(g, ctx);
+    const kernel = buildElementwiseKernel(ctx, spec);
     let parts = loopParts(ctx, kernel.count, kernel.units);
     if (parts > 1 && slicesMayRace(ctx, shape, memoryReads(ctx, g.nodes), g.outputs, true)) parts = 1;
     if (parts > 1) shareWithWorkers(ctx, kernel);

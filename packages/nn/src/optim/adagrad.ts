@@ -34,14 +34,7 @@ export class Adagrad extends Optimizer {
 
   constructor(options: AdagradOptions = {}) {
     const where = "optim.adagrad";
-    checkKeys(where, options, [
-      "lr",
-      "clipGradNorm",
-      "eps",
-      "initialAccumulatorValue",
-      "lrDecay",
-      "weightDecay",
-    ]);
+    checkKeys(where, options, ["eps", "initialAccumulatorValue", "lrDecay", "weightDecay"]);
     super(where, options, 0.01);
     this.eps = checkNumber(where, "eps", options.eps ?? 1e-10, 0);
     this.initialAccumulatorValue = checkNumber(

@@ -40,7 +40,7 @@ export class Adam extends Optimizer {
 
   constructor(options: AdamOptions = {}, decoupled = false) {
     const where = decoupled ? "optim.adamw" : "optim.adam";
-    checkKeys(where, options, ["lr", "clipGradNorm", "betas", "eps", "weightDecay", "amsgrad"]);
+    checkKeys(where, options, ["betas", "eps", "weightDecay", "amsgrad"]);
     super(where, options, 0.001);
     this.name = where;
     this.decoupled = decoupled;

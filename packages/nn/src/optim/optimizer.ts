@@ -286,9 +286,12 @@ export function checkBool(where: string, name: string, v: unknown): boolean {
 /** The options of every optimizer (CommonOptions). */
 const COMMON_KEYS = ["lr", "clipGradNorm", "flushSubnormals"];
 
-/** Refuses options the optimizer does not know (a typo would otherwise be silently ignored). */
+/**
+ * Refuses options the optimizer does not know (a typo would otherwise be silently ignored): the common
+ * ones and the optimizer's `own`.
+ */
 export function checkKeys(where: string, options: object, own: readonly string[]): void {
-  const known = [...new Set([...own, ...COMMON_KEYS])];
+  const known = [...COMMON_KEYS, ...own];
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) throw new Error(`${where}: unknown option "${k}" (known: ${known.join(", ")})`);
   }

@@ -50,16 +50,7 @@ export class RMSprop extends Optimizer {
 
   constructor(options: RmspropOptions = {}) {
     const where = "optim.rmsprop";
-    checkKeys(where, options, [
-      "lr",
-      "clipGradNorm",
-      "alpha",
-      "eps",
-      "momentum",
-      "centered",
-      "weightDecay",
-      "nesterov",
-    ]);
+    checkKeys(where, options, ["alpha", "eps", "momentum", "centered", "weightDecay", "nesterov"]);
     super(where, options, 0.01);
     this.alpha = checkFraction(where, "alpha", options.alpha ?? 0.99);
     this.eps = checkNumber(where, "eps", options.eps ?? 1e-8, 0);

@@ -38,7 +38,7 @@ export class SGD extends Optimizer {
 
   constructor(options: SgdOptions = {}) {
     const where = "optim.sgd";
-    checkKeys(where, options, ["lr", "clipGradNorm", "momentum", "dampening", "nesterov", "weightDecay"]);
+    checkKeys(where, options, ["momentum", "dampening", "nesterov", "weightDecay"]);
     super(where, options);
     this.momentum = checkNumber(where, "momentum", options.momentum ?? 0, 0);
     this.dampening = checkNumber(where, "dampening", options.dampening ?? 0, 0);
